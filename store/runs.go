@@ -1,0 +1,232 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/schetask/schetask/tasktype"
+)
+
+const runColumns = `id, task_name, task_version, workflow_id, run_id, scheduled_time,
+	start_time, process_start_time, end_time, exit_code, status, error, stderr_head,
+	stderr_lines, log_path, log_bytes, history_path, published_files, host, pid`
+
+func scanRun(row pgx.Row) (tasktype.Run, error) {
+	var r tasktype.Run
+	err := row.Scan(&r.ID, &r.TaskName, &r.Version, &r.WorkflowID, &r.RunID, &r.ScheduledTime,
+		&r.StartTime, &r.ProcessStartTime, &r.EndTime, &r.ExitCode, &r.Status, &r.Error,
+		&r.StderrHead, &r.StderrLines, &r.LogPath, &r.LogBytes, &r.HistoryPath,
+		&r.PublishedFiles, &r.Host, &r.PID)
+	return r, err
+}
+
+// StartRunParams identifies a run about to start.
+type StartRunParams struct {
+	TaskName      string
+	WorkflowID    string
+	RunID         string
+	ScheduledTime time.Time
+	// Location is the task's time zone, which its version is written in.
+	Location *time.Location
+	// LogPath builds the run's log path from its version.
+	LogPath func(version string) (string, error)
+}
+
+// StartRun is the database half of a run's start hook: it inserts the
+// run's row with a version unique for the task, and sets the task's
+// last_start_time and task_version. Called again for the same workflow run
+// it returns the row it made the first time.
+func (s *Store) StartRun(ctx context.Context, p StartRunParams) (tasktype.Run, error) {
+	var run tasktype.Run
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		r, err := scanRun(tx.QueryRow(ctx, `SELECT `+runColumns+` FROM t_task_exec_list
+			WHERE workflow_id = $1 AND run_id = $2`, p.WorkflowID, p.RunID))
+		if err == nil {
+			run = r
+			return nil
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		for attempt := 1; ; attempt++ {
+			version := tasktype.Version(p.ScheduledTime, p.Location, attempt)
+			logPath := ""
+			if p.LogPath != nil {
+				if logPath, err = p.LogPath(version); err != nil {
+					return err
+				}
+			}
+			r, err = scanRun(tx.QueryRow(ctx, `
+				INSERT INTO t_task_exec_list (task_name, task_version, workflow_id, run_id, scheduled_time, log_path)
+				VALUES ($1, $2, $3, $4, $5, $6)
+				ON CONFLICT (task_name, task_version) DO NOTHING
+				RETURNING `+runColumns,
+				p.TaskName, version, p.WorkflowID, p.RunID, p.ScheduledTime, logPath))
+			if errors.Is(err, pgx.ErrNoRows) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			run = r
+			break
+		}
+		_, err = tx.Exec(ctx, `UPDATE t_task_list SET last_start_time = $2, task_version = $3
+			WHERE task_name = $1`, p.TaskName, run.StartTime, run.Version)
+		return err
+	})
+	if err != nil {
+		return run, fmt.Errorf("start run of %q: %w", p.TaskName, err)
+	}
+	return run, nil
+}
+
+// RunProcess is what a worker records about the process it spawned, so
+// that another worker on the same host can find it if this one dies.
+type RunProcess struct {
+	Host             string
+	PID              int
+	PIDStartTicks    uint64
+	WorkerPID        int
+	WorkerStartTicks uint64
+	StartedAt        time.Time
+}
+
+// SetRunProcess records the spawned process of a run.
+func (s *Store) SetRunProcess(ctx context.Context, runID int64, p RunProcess) error {
+	_, err := s.pool.Exec(ctx, `UPDATE t_task_exec_list SET host = $2, pid = $3, pid_start_ticks = $4,
+		worker_pid = $5, worker_start_ticks = $6, process_start_time = $7 WHERE id = $1`,
+		runID, p.Host, p.PID, int64(p.PIDStartTicks), p.WorkerPID, int64(p.WorkerStartTicks), p.StartedAt)
+	if err != nil {
+		return fmt.Errorf("set process of run %d: %w", runID, err)
+	}
+	return nil
+}
+
+// SetRunOutput records the first stderr lines of a run, how many lines it
+// wrote to stderr in all, and the size of its log.
+func (s *Store) SetRunOutput(ctx context.Context, runID int64, head []string, lines, logBytes int64) error {
+	if head == nil {
+		head = []string{}
+	}
+	_, err := s.pool.Exec(ctx, `UPDATE t_task_exec_list SET stderr_head = $2, stderr_lines = $3,
+		log_bytes = $4 WHERE id = $1`, runID, head, lines, logBytes)
+	if err != nil {
+		return fmt.Errorf("set output of run %d: %w", runID, err)
+	}
+	return nil
+}
+
+// FinishRunParams is how a run ended.
+type FinishRunParams struct {
+	RunID          int64
+	Status         tasktype.RunStatus
+	ExitCode       int
+	Error          string
+	HistoryPath    string
+	PublishedFiles []string
+}
+
+// FinishRun is the database half of a run's end hook: it records the
+// outcome on the run's row and the task's last_end_time. Calling it again
+// changes nothing.
+func (s *Store) FinishRun(ctx context.Context, p FinishRunParams) (tasktype.Run, error) {
+	if p.PublishedFiles == nil {
+		p.PublishedFiles = []string{}
+	}
+	var run tasktype.Run
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var err error
+		run, err = scanRun(tx.QueryRow(ctx, `UPDATE t_task_exec_list SET status = $2, exit_code = $3,
+			error = $4, history_path = $5, published_files = $6, end_time = coalesce(end_time, now())
+			WHERE id = $1 RETURNING `+runColumns,
+			p.RunID, p.Status, p.ExitCode, p.Error, p.HistoryPath, p.PublishedFiles))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return ErrRunNotFound
+		}
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE t_task_list SET last_end_time = $2 WHERE task_name = $1`,
+			run.TaskName, run.EndTime)
+		return err
+	})
+	if err != nil {
+		return run, fmt.Errorf("finish run %d: %w", p.RunID, err)
+	}
+	return run, nil
+}
+
+// GetRun returns one run.
+func (s *Store) GetRun(ctx context.Context, id int64) (tasktype.Run, error) {
+	r, err := scanRun(s.pool.QueryRow(ctx, `SELECT `+runColumns+` FROM t_task_exec_list WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return r, fmt.Errorf("get run %d: %w", id, ErrRunNotFound)
+	}
+	if err != nil {
+		return r, fmt.Errorf("get run %d: %w", id, err)
+	}
+	return r, nil
+}
+
+// ListRuns returns a task's runs, newest first ("" for every task).
+func (s *Store) ListRuns(ctx context.Context, taskName string, limit int) ([]tasktype.Run, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+runColumns+` FROM t_task_exec_list
+		WHERE $1 = '' OR task_name = $1 ORDER BY start_time DESC, id DESC LIMIT $2`, taskName, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list runs: %w", err)
+	}
+	runs, err := collect(rows, scanRun)
+	if err != nil {
+		return nil, fmt.Errorf("list runs: %w", err)
+	}
+	return runs, nil
+}
+
+// RunningRuns returns the task's runs whose row says running.
+func (s *Store) RunningRuns(ctx context.Context, taskName string) ([]tasktype.Run, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+runColumns+` FROM t_task_exec_list
+		WHERE task_name = $1 AND status = 'running' ORDER BY id`, taskName)
+	if err != nil {
+		return nil, fmt.Errorf("running runs of %q: %w", taskName, err)
+	}
+	runs, err := collect(rows, scanRun)
+	if err != nil {
+		return nil, fmt.Errorf("running runs of %q: %w", taskName, err)
+	}
+	return runs, nil
+}
+
+// OrphanCandidate is a run on this host whose process may have outlived
+// the worker that started it.
+type OrphanCandidate struct {
+	RunID            int64
+	TaskName         string
+	PID              int
+	PIDStartTicks    uint64
+	WorkerPID        int
+	WorkerStartTicks uint64
+}
+
+// OrphanCandidates returns the runs on host that are running, or were
+// declared lost in the last day, and have a recorded process.
+func (s *Store) OrphanCandidates(ctx context.Context, host string) ([]OrphanCandidate, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, task_name, pid, pid_start_ticks, worker_pid, worker_start_ticks
+		FROM t_task_exec_list
+		WHERE host = $1 AND pid IS NOT NULL AND worker_pid IS NOT NULL
+		  AND (status = 'running' OR (status = 'lost' AND end_time > now() - interval '1 day'))`, host)
+	if err != nil {
+		return nil, fmt.Errorf("orphan candidates: %w", err)
+	}
+	return collect(rows, func(row pgx.Row) (OrphanCandidate, error) {
+		var c OrphanCandidate
+		var pidTicks, workerTicks int64
+		err := row.Scan(&c.RunID, &c.TaskName, &c.PID, &pidTicks, &c.WorkerPID, &workerTicks)
+		c.PIDStartTicks, c.WorkerStartTicks = uint64(pidTicks), uint64(workerTicks)
+		return c, err
+	})
+}

@@ -1,0 +1,103 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/schetask/schetask/tasktype"
+)
+
+const taskColumns = `task_name, rule, time_zone, timeout, timeout_action, task_status,
+	overlap_policy, owners, description, last_start_time, last_end_time,
+	last_warning_time, coalesce(task_version, ''), created_at, updated_at`
+
+func scanTask(row pgx.Row) (tasktype.Task, error) {
+	var t tasktype.Task
+	var timeout int32
+	err := row.Scan(&t.Name, &t.Rule, &t.TimeZone, &timeout, &t.TimeoutAction, &t.Status,
+		&t.Overlap, &t.Owners, &t.Description, &t.LastStartTime, &t.LastEndTime,
+		&t.LastWarningTime, &t.Version, &t.CreatedAt, &t.UpdatedAt)
+	t.Timeout = time.Duration(timeout) * time.Second
+	return t, err
+}
+
+// ListTasks returns every task, by name.
+func (s *Store) ListTasks(ctx context.Context) ([]tasktype.Task, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+taskColumns+` FROM t_task_list ORDER BY task_name`)
+	if err != nil {
+		return nil, fmt.Errorf("list tasks: %w", err)
+	}
+	tasks, err := collect(rows, scanTask)
+	if err != nil {
+		return nil, fmt.Errorf("list tasks: %w", err)
+	}
+	return tasks, nil
+}
+
+// GetTask returns the named task, or ErrTaskNotFound.
+func (s *Store) GetTask(ctx context.Context, name string) (tasktype.Task, error) {
+	t, err := scanTask(s.pool.QueryRow(ctx, `SELECT `+taskColumns+` FROM t_task_list WHERE task_name = $1`, name))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return t, fmt.Errorf("get task %q: %w", name, ErrTaskNotFound)
+	}
+	if err != nil {
+		return t, fmt.Errorf("get task %q: %w", name, err)
+	}
+	return t, nil
+}
+
+// UpsertTask inserts or replaces a task's settings (not its run bookkeeping).
+func (s *Store) UpsertTask(ctx context.Context, t tasktype.Task) error {
+	if t.Owners == nil {
+		t.Owners = []string{}
+	}
+	_, err := s.pool.Exec(ctx, `
+		INSERT INTO t_task_list (task_name, rule, time_zone, timeout, timeout_action,
+			task_status, overlap_policy, owners, description)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+		ON CONFLICT (task_name) DO UPDATE SET rule = $2, time_zone = $3, timeout = $4,
+			timeout_action = $5, task_status = $6, overlap_policy = $7, owners = $8,
+			description = $9`,
+		t.Name, t.Rule, t.TimeZone, int32(t.Timeout/time.Second), t.TimeoutAction,
+		t.Status, t.Overlap, t.Owners, t.Description)
+	if err != nil {
+		return fmt.Errorf("upsert task %q: %w", t.Name, err)
+	}
+	return nil
+}
+
+// DeleteTask deletes a task row; its runs stay in the history.
+func (s *Store) DeleteTask(ctx context.Context, name string) error {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM t_task_list WHERE task_name = $1`, name)
+	if err != nil {
+		return fmt.Errorf("delete task %q: %w", name, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("delete task %q: %w", name, ErrTaskNotFound)
+	}
+	return nil
+}
+
+// SetTaskStatus sets a task's task_status.
+func (s *Store) SetTaskStatus(ctx context.Context, name string, status tasktype.Status) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE t_task_list SET task_status = $2 WHERE task_name = $1`, name, status)
+	if err != nil {
+		return fmt.Errorf("set status of task %q: %w", name, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("set status of task %q: %w", name, ErrTaskNotFound)
+	}
+	return nil
+}
+
+// MarkWarned records that a warning about the task was raised now.
+func (s *Store) MarkWarned(ctx context.Context, name string) error {
+	if _, err := s.pool.Exec(ctx, `UPDATE t_task_list SET last_warning_time = now() WHERE task_name = $1`, name); err != nil {
+		return fmt.Errorf("mark task %q warned: %w", name, err)
+	}
+	return nil
+}
