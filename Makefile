@@ -1,0 +1,48 @@
+# schetask: two commands for a newcomer, `make run` and `make test`.
+SHELL := /bin/bash
+GO ?= go
+TEMPORAL_CLI_VERSION := v1.5.1
+PG_BIN := $(firstword $(wildcard /usr/lib/postgresql/*/bin/initdb))
+
+.PHONY: run test bench build deps vet clean-data
+
+## run: build what is missing, start Postgres + Temporal (+ Web) under .data/, migrate, serve
+run: deps bin/schetask
+	./bin/schetask dev
+
+## test: the whole suite against a real Temporal dev server and a real Postgres
+test: deps
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 20m ./...
+
+## bench: fire lateness and wall overhead against bare node
+bench: deps bin/schetask
+	./bin/schetask-bench
+
+build: bin/schetask
+
+bin/schetask: $(shell find . -name '*.go' -not -path './.data/*') $(shell find . -path './webui/templates/*' -o -path './migrations/*.sql') go.mod go.sum
+	$(GO) build -o $@ ./cmd/schetask
+
+# The Temporal CLI carries the dev server and Temporal Web; it builds from
+# the Go module proxy (several minutes the first time, cached after).
+bin/temporal:
+	GOBIN=$(CURDIR)/bin $(GO) install github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_CLI_VERSION)
+
+## deps: what the machine needs besides Go: Postgres server binaries, node
+deps: bin/temporal
+	@if [ -z "$(PG_BIN)" ] || ! command -v node >/dev/null; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "installing Debian's postgresql and nodejs"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql nodejs >/dev/null; \
+		else \
+			echo "need Postgres server binaries and node: install Debian's postgresql and nodejs packages" >&2; exit 1; \
+		fi; \
+	fi
+
+vet:
+	$(GO) vet ./...
+
+## clean-data: forget the dev stack's data (.data/)
+clean-data:
+	rm -rf .data

@@ -1,0 +1,49 @@
+// Package activities holds a run's side effects, each a Temporal activity:
+// the start hook (StartRun), the task's process (ExecTask) with its log
+// capture, and the end hook (FinishRun) with the publish archive. The
+// workflows package calls them only through Temporal.
+package activities
+
+import (
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/schetask/schetask/store"
+	"github.com/schetask/schetask/tasktype"
+)
+
+// Activities holds what the activities need. Register one value with the
+// worker; workflows refer to its methods through a nil *Activities.
+type Activities struct {
+	Store  *store.Store
+	Layout tasktype.Layout
+	// Host names this machine in run rows, for finding orphans.
+	Host string
+	// WorkerPID and WorkerStartTicks identify this worker process.
+	WorkerPID        int
+	WorkerStartTicks uint64
+	// KillGrace is the time between SIGTERM and SIGKILL.
+	KillGrace time.Duration
+	// HeartbeatInterval is how often ExecTask heartbeats.
+	HeartbeatInterval time.Duration
+	// TaskEnv names worker environment variables passed through to tasks.
+	TaskEnv []string
+	// Getenv reads the worker's environment for TaskEnv (os.Getenv when nil).
+	Getenv func(string) string
+	Logger *slog.Logger
+}
+
+func (a *Activities) getenv(key string) string {
+	if a.Getenv != nil {
+		return a.Getenv(key)
+	}
+	return os.Getenv(key)
+}
+
+func (a *Activities) logger() *slog.Logger {
+	if a.Logger != nil {
+		return a.Logger
+	}
+	return slog.Default()
+}

@@ -1,0 +1,214 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+
+	"github.com/schetask/schetask/proc"
+	"github.com/schetask/schetask/store"
+	"github.com/schetask/schetask/tasktype"
+)
+
+// ExecTaskInput says which run to execute.
+type ExecTaskInput struct {
+	TaskName      string
+	RunID         int64
+	Version       string
+	LogPath       string
+	WorkflowID    string
+	ScheduledTime time.Time
+	TimeZone      string
+}
+
+// ExecTaskResult is how the task's process ended.
+type ExecTaskResult struct {
+	// ExitCode is the process's exit code, or one of schetask's reserved
+	// codes when it had none (see tasktype).
+	ExitCode int
+	// Error explains a reserved exit code ("" for the process's own).
+	Error string
+}
+
+// ExecTask runs the task's entrypoint in its own process group, streams its
+// stdout and stderr into the run's log file, keeps the first stderr lines
+// on the run's row, and heartbeats until the process ends. When Temporal
+// cancels it (a kill, a timeout) it kills the whole process group: SIGTERM,
+// then SIGKILL after the grace period. When the entrypoint exits, anything
+// it left running in its group is killed too. It must not be retried: a
+// task never runs twice for one fire.
+func (a *Activities) ExecTask(ctx context.Context, in ExecTaskInput) (ExecTaskResult, error) {
+	log := a.logger().With(slog.String("task", in.TaskName), slog.Int64("run", in.RunID))
+	dir, err := a.Layout.TaskDir(in.TaskName)
+	if err != nil {
+		return ExecTaskResult{ExitCode: tasktype.ExitNoEntrypoint, Error: err.Error()}, nil
+	}
+	argv, err := Entrypoint(dir)
+	if err == nil {
+		argv, err = resolveInterpreter(argv)
+	}
+	if err != nil {
+		code := tasktype.ExitSpawnFailed
+		if errors.Is(err, ErrNoEntrypoint) {
+			code = tasktype.ExitNoEntrypoint
+		}
+		return ExecTaskResult{ExitCode: code, Error: err.Error()}, nil
+	}
+
+	logPath := a.Layout.Abs(in.LogPath)
+	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
+		return ExecTaskResult{ExitCode: tasktype.ExitSpawnFailed, Error: fmt.Sprintf("create log folder: %v", err)}, nil
+	}
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return ExecTaskResult{ExitCode: tasktype.ExitSpawnFailed, Error: fmt.Sprintf("open log: %v", err)}, nil
+	}
+	defer logFile.Close()
+	stderrR, stderrW, err := os.Pipe()
+	if err != nil {
+		return ExecTaskResult{}, fmt.Errorf("stderr pipe: %w", err)
+	}
+	defer stderrR.Close()
+
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Dir = dir
+	cmd.Env = a.taskEnv(in, dir, logPath)
+	// stdout goes straight to the log file: the task writes it itself.
+	cmd.Stdout = logFile
+	cmd.Stderr = stderrW
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	startErr := cmd.Start()
+	stderrW.Close()
+	if startErr != nil {
+		return ExecTaskResult{ExitCode: tasktype.ExitSpawnFailed, Error: fmt.Sprintf("start %v: %v", argv, startErr)}, nil
+	}
+	startedAt := time.Now()
+	pid := cmd.Process.Pid
+	log.Info("task started", slog.Int("pid", pid), slog.Any("argv", argv))
+
+	// Recording the process comes first: if this worker dies, another one
+	// on this host finds the orphan through this row.
+	ticks, _ := proc.StartTicks(pid)
+	if err := a.Store.SetRunProcess(context.WithoutCancel(ctx), in.RunID, store.RunProcess{
+		Host: a.Host, PID: pid, PIDStartTicks: ticks,
+		WorkerPID: a.WorkerPID, WorkerStartTicks: a.WorkerStartTicks, StartedAt: startedAt,
+	}); err != nil {
+		log.Error("record task process", slog.Any("error", err))
+	}
+
+	head := newStderrHead(tasktype.StderrHeadLines)
+	copied := make(chan struct{})
+	var logBytes countingWriter
+	go func() {
+		defer close(copied)
+		// The log file is opened O_APPEND, so stderr chunks land between
+		// the task's own stdout writes in the order they happen.
+		_, _ = io.Copy(io.MultiWriter(logFile, head, &logBytes), stderrR)
+		_ = head.Close()
+	}()
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+
+	interval := a.HeartbeatInterval
+	if interval <= 0 {
+		interval = time.Second
+	}
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
+	var waitErr error
+	cancelled := false
+loop:
+	for {
+		select {
+		case waitErr = <-exited:
+			break loop
+		case <-ticker.C:
+			activity.RecordHeartbeat(ctx, logBytes.n.Load())
+			a.flushOutput(ctx, log, in.RunID, head, logFile, false)
+		case <-ctx.Done():
+			cancelled = true
+			log.Info("stopping task", slog.String("reason", context.Cause(ctx).Error()))
+			waitErr = a.stopGroup(pid, exited)
+			break loop
+		}
+	}
+	// Whatever the entrypoint left behind in its group goes with it.
+	_ = proc.SignalGroup(pid, syscall.SIGKILL)
+	select {
+	case <-copied:
+	case <-time.After(2 * time.Second):
+		// Something outside the group still holds stderr open.
+		log.Warn("stderr still open after the task ended; closing it")
+		stderrR.Close()
+		<-copied
+	}
+	a.flushOutput(ctx, log, in.RunID, head, logFile, true)
+
+	if cancelled {
+		return ExecTaskResult{}, ctx.Err()
+	}
+	res := exitResult(waitErr)
+	log.Info("task ended", slog.Int("exit_code", res.ExitCode), slog.Duration("took", time.Since(startedAt)))
+	return res, nil
+}
+
+// stopGroup sends SIGTERM to the group, then SIGKILL after the grace
+// period, and returns the leader's wait result.
+func (a *Activities) stopGroup(pgid int, exited <-chan error) error {
+	_ = proc.SignalGroup(pgid, syscall.SIGTERM)
+	select {
+	case err := <-exited:
+		return err
+	case <-time.After(a.KillGrace):
+	}
+	_ = proc.SignalGroup(pgid, syscall.SIGKILL)
+	return <-exited
+}
+
+// flushOutput writes the stderr head and log size to the run's row when
+// they changed, or always when final.
+func (a *Activities) flushOutput(ctx context.Context, log *slog.Logger, runID int64, head *stderrHead, logFile *os.File, final bool) {
+	lines, total, changed := head.Snapshot()
+	if !changed && !final {
+		return
+	}
+	var size int64
+	if fi, err := logFile.Stat(); err == nil {
+		size = fi.Size()
+	}
+	ctx = context.WithoutCancel(ctx)
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		if err = a.Store.SetRunOutput(ctx, runID, lines, total, size); err == nil || !final {
+			break
+		}
+		time.Sleep(time.Duration(attempt+1) * 500 * time.Millisecond)
+	}
+	if err != nil {
+		log.Warn("record stderr head", slog.Any("error", err))
+	}
+}
+
+// exitResult turns the leader's wait result into an exit code.
+func exitResult(err error) ExecTaskResult {
+	if err == nil {
+		return ExecTaskResult{ExitCode: 0}
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return ExecTaskResult{ExitCode: tasktype.ExitSignaled, Error: fmt.Sprintf("process died of signal %s", ws.Signal())}
+		}
+		return ExecTaskResult{ExitCode: ee.ExitCode()}
+	}
+	return ExecTaskResult{ExitCode: tasktype.ExitSpawnFailed, Error: fmt.Sprintf("wait for process: %v", err)}
+}

@@ -1,0 +1,84 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/schetask/schetask/store"
+	"github.com/schetask/schetask/tasktype"
+)
+
+// StartRunInput identifies a run that is starting.
+type StartRunInput struct {
+	TaskName      string
+	WorkflowID    string
+	RunID         string
+	ScheduledTime time.Time
+	TimeZone      string
+}
+
+// StartRunResult is what the start hook made: the run's row, its version,
+// and, when the task cannot run, why.
+type StartRunResult struct {
+	RunID   int64
+	Version string
+	LogPath string
+	// Problem, when not empty, says why the task cannot run (no folder, no
+	// entrypoint); the workflow then ends the run as failed without exec.
+	Problem string
+}
+
+// StartRun is the start hook: it inserts the run's row (setting the task's
+// last_start_time and task_version) and empties the task's publish folder.
+// It is idempotent, so Temporal may retry it.
+func (a *Activities) StartRun(ctx context.Context, in StartRunInput) (StartRunResult, error) {
+	loc, err := time.LoadLocation(in.TimeZone)
+	if err != nil {
+		loc = time.UTC
+	}
+	nameErr := tasktype.ValidateName(in.TaskName)
+	run, err := a.Store.StartRun(ctx, store.StartRunParams{
+		TaskName: in.TaskName, WorkflowID: in.WorkflowID, RunID: in.RunID,
+		ScheduledTime: in.ScheduledTime, Location: loc,
+		LogPath: func(version string) (string, error) {
+			if nameErr != nil {
+				return "", nil
+			}
+			return a.Layout.LogPath(in.TaskName, version)
+		},
+	})
+	if err != nil {
+		return StartRunResult{}, fmt.Errorf("start hook: %w", err)
+	}
+	res := StartRunResult{RunID: run.ID, Version: run.Version, LogPath: run.LogPath}
+	if nameErr != nil {
+		res.Problem = nameErr.Error()
+		return res, nil
+	}
+	dir, _ := a.Layout.TaskDir(in.TaskName)
+	if _, err := Entrypoint(dir); err != nil {
+		res.Problem = err.Error()
+		return res, nil
+	}
+	if err := EmptyPublishDir(a.Layout, in.TaskName); err != nil {
+		return res, fmt.Errorf("start hook: %w", err)
+	}
+	return res, nil
+}
+
+// EmptyPublishDir makes the task's publish folder exist and be empty.
+func EmptyPublishDir(l tasktype.Layout, name string) error {
+	dir, err := l.PublishDir(name)
+	if err != nil {
+		return err
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("empty publish dir: %w", err)
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return fmt.Errorf("create publish dir: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/schetask/schetask/config"
+	"github.com/schetask/schetask/devstack"
+	"github.com/schetask/schetask/store"
+)
+
+// runDev starts the private Postgres and Temporal dev server under the
+// data dir, migrates, and runs every service in this process. Ctrl-C stops
+// the services first, then Temporal, then Postgres; the data stays.
+func runDev(ctx context.Context, logger *slog.Logger) error {
+	cfg, err := config.Load(nil)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return fmt.Errorf("create data dir: %w", err)
+	}
+	pgDir := filepath.Join(cfg.DataDir, "postgres")
+	if err := devstack.CheckReachable(pgDir); err != nil {
+		return err
+	}
+	pg, err := devstack.StartPostgres(ctx, devstack.PostgresOptions{
+		Dir: pgDir, Port: cfg.DevPostgresPort, Database: "schetask", Durable: true, Logger: logger,
+	})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		logger.Info("stopping postgres")
+		if err := pg.Stop(); err != nil {
+			logger.Error("stop postgres", slog.Any("error", err))
+		}
+	}()
+	temporal, err := devstack.StartTemporal(ctx, devstack.TemporalOptions{
+		CLI: cfg.TemporalCLI, Port: cfg.DevTemporalPort, UIPort: cfg.DevTemporalUIPort,
+		DBFile: filepath.Join(cfg.DataDir, "temporal.db"), LogFile: filepath.Join(cfg.DataDir, "temporal.log"),
+		Logger: logger,
+	})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		logger.Info("stopping temporal")
+		if err := temporal.Stop(); err != nil {
+			logger.Error("stop temporal", slog.Any("error", err))
+		}
+	}()
+	if cfg.DatabaseURL == "" {
+		cfg.DatabaseURL = pg.URL()
+	}
+	cfg.TemporalAddress = temporal.Address()
+	cfg.TemporalUIURL = temporal.UIURL()
+	st, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	err = st.Migrate(ctx)
+	st.Close()
+	if err != nil {
+		return err
+	}
+	logger.Info("schetask dev stack is up",
+		slog.String("console", "http://"+cfg.ListenAddr),
+		slog.String("temporal_web", cfg.TemporalUIURL),
+		slog.String("psql", "psql "+strconv.Quote(cfg.DatabaseURL)),
+		slog.String("tasks", cfg.TasksDir))
+	return startServices(ctx, cfg, logger, "sync", "worker", "web")
+}

@@ -1,0 +1,67 @@
+// Command schetask is the one binary of schetask:
+//
+//	schetask dev       start a private Postgres and a Temporal dev server
+//	                   under .data/, migrate, and run sync, worker and console
+//	schetask all       run sync, worker and console against configured services
+//	schetask worker    run tasks (any number of workers may share a queue)
+//	schetask sync      reconcile t_task_list into Temporal schedules
+//	schetask web       serve the console
+//	schetask migrate   apply database migrations
+//
+// Configuration comes from SCHETASK_* environment variables (see README).
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], logger); err != nil {
+		logger.Error("schetask failed", slog.Any("error", err))
+		stop()
+		os.Exit(1)
+	}
+}
+
+var commands = map[string]func(ctx context.Context, logger *slog.Logger) error{
+	"dev":     runDev,
+	"all":     func(ctx context.Context, l *slog.Logger) error { return runServices(ctx, l, "sync", "worker", "web") },
+	"worker":  func(ctx context.Context, l *slog.Logger) error { return runServices(ctx, l, "worker") },
+	"sync":    func(ctx context.Context, l *slog.Logger) error { return runServices(ctx, l, "sync") },
+	"web":     func(ctx context.Context, l *slog.Logger) error { return runServices(ctx, l, "web") },
+	"migrate": runMigrate,
+}
+
+const usage = `usage: schetask <command>
+
+commands:
+  dev       start a private Postgres and Temporal dev server under .data/, migrate,
+            and run sync, worker and console (what make run does)
+  all       run sync, worker and console against the configured services
+  worker    run tasks
+  sync      reconcile t_task_list into Temporal schedules
+  web       serve the console
+  migrate   apply database migrations
+`
+
+func run(ctx context.Context, args []string, logger *slog.Logger) error {
+	if len(args) != 1 {
+		fmt.Fprint(os.Stderr, usage)
+		return errors.New("want exactly one command")
+	}
+	cmd, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprint(os.Stderr, usage)
+		return fmt.Errorf("unknown command %q", args[0])
+	}
+	return cmd(ctx, logger)
+}

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/log"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/schetask/schetask/config"
+	"github.com/schetask/schetask/store"
+	tasksync "github.com/schetask/schetask/sync"
+	"github.com/schetask/schetask/webui"
+	"github.com/schetask/schetask/worker"
+)
+
+func runMigrate(ctx context.Context, logger *slog.Logger) error {
+	cfg, err := config.Load(nil)
+	if err != nil {
+		return err
+	}
+	if err := cfg.RequireDatabase(); err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.Migrate(ctx); err != nil {
+		return err
+	}
+	logger.Info("database migrated")
+	return nil
+}
+
+func runServices(ctx context.Context, logger *slog.Logger, services ...string) error {
+	cfg, err := config.Load(nil)
+	if err != nil {
+		return err
+	}
+	return startServices(ctx, cfg, logger, services...)
+}
+
+// startServices runs the named services (sync, worker, web) in this
+// process until ctx ends or one of them fails.
+func startServices(ctx context.Context, cfg config.Config, logger *slog.Logger, services ...string) error {
+	if err := cfg.RequireDatabase(); err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	var c client.Client
+	needsTemporal := false
+	for _, s := range services {
+		needsTemporal = needsTemporal || s != "web"
+	}
+	if needsTemporal {
+		c, err = client.Dial(client.Options{
+			HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace,
+			Logger: log.NewStructuredLogger(logger.With(slog.String("component", "temporal"))),
+		})
+		if err != nil {
+			return fmt.Errorf("connect to temporal at %s: %w", cfg.TemporalAddress, err)
+		}
+		defer c.Close()
+	}
+	g, ctx := errgroup.WithContext(ctx)
+	for _, name := range services {
+		switch name {
+		case "sync":
+			s := tasksync.New(cfg, st, c, logger)
+			g.Go(func() error { return s.Run(ctx) })
+		case "worker":
+			w, err := worker.New(cfg, st, c, logger)
+			if err != nil {
+				return err
+			}
+			g.Go(func() error { return w.Run(ctx) })
+		case "web":
+			srv, err := webui.New(st, logger, cfg.TemporalUIURL, cfg.TemporalNamespace)
+			if err != nil {
+				return err
+			}
+			g.Go(func() error { return srv.Run(ctx, cfg.ListenAddr) })
+		default:
+			return fmt.Errorf("unknown service %q", name)
+		}
+	}
+	if err := g.Wait(); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}

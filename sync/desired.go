@@ -1,0 +1,98 @@
+package sync
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/schetask/schetask/rule"
+	"github.com/schetask/schetask/tasktype"
+	"github.com/schetask/schetask/workflows"
+)
+
+// specHashMemo is the schedule action's memo key holding the spec hash.
+const specHashMemo = "schetask_spec_hash"
+
+// desired is the schedule a task should have.
+type desired struct {
+	spec     client.ScheduleSpec
+	input    workflows.RunTaskInput
+	overlap  enumspb.ScheduleOverlapPolicy
+	timeout  time.Duration // the workflow's execution timeout, a backstop
+	paused   bool
+	hash     string
+	taskName string
+}
+
+var overlapPolicies = map[tasktype.OverlapPolicy]enumspb.ScheduleOverlapPolicy{
+	tasktype.OverlapSkip:           enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
+	tasktype.OverlapBufferOne:      enumspb.SCHEDULE_OVERLAP_POLICY_BUFFER_ONE,
+	tasktype.OverlapBufferAll:      enumspb.SCHEDULE_OVERLAP_POLICY_BUFFER_ALL,
+	tasktype.OverlapCancelOther:    enumspb.SCHEDULE_OVERLAP_POLICY_CANCEL_OTHER,
+	tasktype.OverlapTerminateOther: enumspb.SCHEDULE_OVERLAP_POLICY_TERMINATE_OTHER,
+	tasktype.OverlapAllowAll:       enumspb.SCHEDULE_OVERLAP_POLICY_ALLOW_ALL,
+}
+
+// desiredSchedule translates a task row into its schedule, or says why it
+// cannot be.
+func (s *Syncer) desiredSchedule(t tasktype.Task) (desired, error) {
+	if err := tasktype.ValidateName(t.Name); err != nil {
+		return desired{}, err
+	}
+	r, err := rule.Parse(t.Rule)
+	if err != nil {
+		return desired{}, err
+	}
+	spec, err := r.Spec(t.TimeZone)
+	if err != nil {
+		return desired{}, fmt.Errorf("time zone: %w", err)
+	}
+	overlap, ok := overlapPolicies[t.Overlap]
+	if !ok {
+		return desired{}, fmt.Errorf("unknown overlap policy %q", t.Overlap)
+	}
+	in := workflows.RunTaskInput{
+		TaskName: t.Name, TimeZone: t.TimeZone, Timeout: t.Timeout, TimeoutAction: t.TimeoutAction,
+		HeartbeatTimeout: s.cfg.HeartbeatTimeout, KillGrace: s.cfg.KillGrace, MaxRunDuration: s.cfg.MaxRunDuration,
+	}
+	limit := t.Timeout
+	if limit <= 0 {
+		limit = s.cfg.MaxRunDuration
+	}
+	d := desired{
+		spec: spec, input: in, overlap: overlap, paused: t.Status != tasktype.StatusOn, taskName: t.Name,
+		// Past the exec backstop, the grace period and time for the hooks.
+		timeout: limit + s.cfg.KillGrace + 5*time.Minute,
+	}
+	b, err := json.Marshal(struct {
+		Spec          client.ScheduleSpec
+		Input         workflows.RunTaskInput
+		Overlap       enumspb.ScheduleOverlapPolicy
+		Timeout       time.Duration
+		CatchupWindow time.Duration
+		TaskQueue     string
+	}{d.spec, d.input, d.overlap, d.timeout, s.cfg.CatchupWindow, s.cfg.TaskQueue})
+	if err != nil {
+		return desired{}, fmt.Errorf("hash spec: %w", err)
+	}
+	sum := sha256.Sum256(b)
+	d.hash = hex.EncodeToString(sum[:12])
+	return d, nil
+}
+
+// action is the schedule's workflow action for d.
+func (s *Syncer) action(d desired) *client.ScheduleWorkflowAction {
+	return &client.ScheduleWorkflowAction{
+		ID:                       s.scheduleID(d.taskName),
+		Workflow:                 workflows.RunTask,
+		Args:                     []any{d.input},
+		TaskQueue:                s.cfg.TaskQueue,
+		WorkflowExecutionTimeout: d.timeout,
+		Memo:                     map[string]any{specHashMemo: d.hash},
+	}
+}

@@ -1,0 +1,319 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	commonpb "go.temporal.io/api/common/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+
+	"github.com/schetask/schetask/config"
+	"github.com/schetask/schetask/control"
+	"github.com/schetask/schetask/store"
+	"github.com/schetask/schetask/tasktype"
+	"github.com/schetask/schetask/workflows"
+)
+
+// Syncer keeps Temporal's schedules equal to t_task_list.
+type Syncer struct {
+	cfg     config.Config
+	store   *store.Store
+	client  client.Client
+	control *control.Control
+	logger  *slog.Logger
+
+	// OnTaskDeleted, when set, is called after the schedule of a task whose
+	// row was deleted has been removed (the deletion alert hangs here).
+	OnTaskDeleted func(ctx context.Context, taskName string)
+}
+
+// Stats counts what one reconcile did to Temporal.
+type Stats struct {
+	Created, Updated, Paused, Unpaused, Deleted, Unchanged, Invalid, Killed int
+}
+
+// Writes is how many schedule writes the reconcile made.
+func (s Stats) Writes() int { return s.Created + s.Updated + s.Paused + s.Unpaused + s.Deleted }
+
+func (s *Stats) add(o Stats) {
+	s.Created += o.Created
+	s.Updated += o.Updated
+	s.Paused += o.Paused
+	s.Unpaused += o.Unpaused
+	s.Deleted += o.Deleted
+	s.Unchanged += o.Unchanged
+	s.Invalid += o.Invalid
+	s.Killed += o.Killed
+}
+
+// New makes a Syncer.
+func New(cfg config.Config, st *store.Store, c client.Client, logger *slog.Logger) *Syncer {
+	return &Syncer{cfg: cfg, store: st, client: c, logger: logger.With(slog.String("component", "sync")),
+		control: &control.Control{Store: st, Client: c, ScheduleIDPrefix: cfg.ScheduleIDPrefix}}
+}
+
+func (s *Syncer) scheduleID(name string) string { return s.cfg.ScheduleIDPrefix + name }
+
+// Run reconciles at once, then on every notified change and every
+// ResyncInterval, until ctx ends.
+func (s *Syncer) Run(ctx context.Context) error {
+	changed := make(chan string, 1024)
+	go s.listen(ctx, changed)
+	ticker := time.NewTicker(s.cfg.ResyncInterval)
+	defer ticker.Stop()
+	full := true
+	for {
+		if full {
+			if stats, err := s.ReconcileAll(ctx); err != nil {
+				s.logger.Error("reconcile all", slog.Any("error", err))
+			} else if stats.Writes() > 0 || stats.Invalid > 0 {
+				s.logger.Info("reconciled", slog.Any("stats", stats))
+			}
+			full = false
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ticker.C:
+			full = true
+		case name := <-changed:
+			if name == "" {
+				full = true
+				continue
+			}
+			if _, err := s.ReconcileTask(ctx, name); err != nil {
+				s.logger.Error("reconcile task", slog.String("task", name), slog.Any("error", err))
+			}
+		}
+	}
+}
+
+// listen forwards notified task names; "" asks for a full reconcile,
+// sent whenever listening (re)starts, since notifications in between are lost.
+func (s *Syncer) listen(ctx context.Context, changed chan<- string) {
+	for ctx.Err() == nil {
+		err := s.store.WaitForTaskChanges(ctx, func() {
+			changed <- ""
+		}, func(name string) {
+			select {
+			case changed <- name:
+			default: // a full reconcile will catch it
+				select {
+				case changed <- "":
+				default:
+				}
+			}
+		})
+		if ctx.Err() != nil {
+			return
+		}
+		s.logger.Warn("listening for task changes failed; retrying", slog.Any("error", err))
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// ReconcileAll reconciles every task, and deletes the schedules of tasks
+// that are gone.
+func (s *Syncer) ReconcileAll(ctx context.Context) (Stats, error) {
+	var total Stats
+	// Schedules are listed before the rows are read, so a schedule made
+	// for a row inserted in between is never taken for an orphan.
+	ids, err := s.listScheduleIDs(ctx)
+	if err != nil {
+		return total, err
+	}
+	tasks, err := s.store.ListTasks(ctx)
+	if err != nil {
+		return total, err
+	}
+	known := make(map[string]bool, len(tasks))
+	var errs []error
+	for _, t := range tasks {
+		known[s.scheduleID(t.Name)] = true
+		st, err := s.reconcile(ctx, t.Name, &t)
+		total.add(st)
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, id := range ids {
+		if known[id] {
+			continue
+		}
+		st, err := s.ReconcileTask(ctx, strings.TrimPrefix(id, s.cfg.ScheduleIDPrefix))
+		total.add(st)
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return total, errors.Join(errs...)
+}
+
+// listScheduleIDs lists our schedules. Listing is eventually consistent;
+// every decision is made on a Describe, never on the listing alone.
+func (s *Syncer) listScheduleIDs(ctx context.Context) ([]string, error) {
+	iter, err := s.client.ScheduleClient().List(ctx, client.ScheduleListOptions{PageSize: 1000})
+	if err != nil {
+		return nil, fmt.Errorf("list schedules: %w", err)
+	}
+	var ids []string
+	for iter.HasNext() {
+		e, err := iter.Next()
+		if err != nil {
+			return nil, fmt.Errorf("list schedules: %w", err)
+		}
+		if strings.HasPrefix(e.ID, s.cfg.ScheduleIDPrefix) {
+			ids = append(ids, e.ID)
+		}
+	}
+	return ids, nil
+}
+
+// ReconcileTask makes one task's schedule match its row (or removes it
+// when the row is gone).
+func (s *Syncer) ReconcileTask(ctx context.Context, name string) (Stats, error) {
+	t, err := s.store.GetTask(ctx, name)
+	if errors.Is(err, store.ErrTaskNotFound) {
+		return s.reconcile(ctx, name, nil)
+	}
+	if err != nil {
+		return Stats{}, err
+	}
+	return s.reconcile(ctx, name, &t)
+}
+
+func (s *Syncer) reconcile(ctx context.Context, name string, t *tasktype.Task) (Stats, error) {
+	var stats Stats
+	log := s.logger.With(slog.String("task", name))
+	h := s.client.ScheduleClient().GetHandle(ctx, s.scheduleID(name))
+	desc, err := h.Describe(ctx)
+	var notFound *serviceerror.NotFound
+	exists := err == nil
+	if err != nil && !errors.As(err, &notFound) {
+		return stats, fmt.Errorf("describe schedule of %q: %w", name, err)
+	}
+
+	if t == nil {
+		if exists {
+			if err := h.Delete(ctx); err != nil && !errors.As(err, &notFound) {
+				return stats, fmt.Errorf("delete schedule of %q: %w", name, err)
+			}
+			stats.Deleted++
+			log.Info("task deleted: schedule removed")
+			if s.OnTaskDeleted != nil {
+				s.OnTaskDeleted(ctx, name)
+			}
+		}
+		return stats, s.store.DeleteSyncState(ctx, name)
+	}
+
+	d, err := s.desiredSchedule(*t)
+	if err != nil {
+		stats.Invalid++
+		msg := fmt.Sprintf("not synced: %v", err)
+		if exists {
+			msg += "; the schedule keeps its last good settings"
+		}
+		log.Warn("task cannot be scheduled", slog.String("rule", t.Rule), slog.Any("error", err))
+		return stats, s.recordState(ctx, name, "", msg)
+	}
+
+	switch {
+	case !exists:
+		_, err := s.client.ScheduleClient().Create(ctx, client.ScheduleOptions{
+			ID: s.scheduleID(name), Spec: d.spec, Action: s.action(d), Overlap: d.overlap,
+			CatchupWindow: s.cfg.CatchupWindow, Paused: d.paused, Note: pauseNote(t.Status),
+		})
+		if err != nil {
+			return stats, fmt.Errorf("create schedule of %q: %w", name, err)
+		}
+		stats.Created++
+		log.Info("schedule created", slog.String("rule", t.Rule), slog.Bool("paused", d.paused))
+	case specHash(desc) != d.hash:
+		err := h.Update(ctx, client.ScheduleUpdateOptions{DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
+			sched := in.Description.Schedule
+			sched.Spec = &d.spec
+			sched.Action = s.action(d)
+			sched.Policy = &client.SchedulePolicies{Overlap: d.overlap, CatchupWindow: s.cfg.CatchupWindow}
+			return &client.ScheduleUpdate{Schedule: &sched}, nil
+		}})
+		if err != nil {
+			return stats, fmt.Errorf("update schedule of %q: %w", name, err)
+		}
+		stats.Updated++
+		log.Info("schedule updated", slog.String("rule", t.Rule))
+	default:
+		stats.Unchanged++
+	}
+	if exists && desc.Schedule.State != nil && desc.Schedule.State.Paused != d.paused {
+		if d.paused {
+			err = h.Pause(ctx, client.SchedulePauseOptions{Note: pauseNote(t.Status)})
+			stats.Paused++
+		} else {
+			err = h.Unpause(ctx, client.ScheduleUnpauseOptions{Note: "task_status 1"})
+			stats.Unpaused++
+		}
+		if err != nil {
+			return stats, fmt.Errorf("pause or unpause schedule of %q: %w", name, err)
+		}
+		log.Info("schedule paused state changed", slog.Bool("paused", d.paused))
+	}
+	if t.Status == tasktype.StatusKill {
+		n, err := s.control.Kill(ctx, name, workflows.KillRequest{By: "sync", Reason: "task_status 2"})
+		stats.Killed += n
+		if err != nil {
+			log.Warn("kill on task_status 2", slog.Any("error", err))
+		}
+	}
+	return stats, s.recordState(ctx, name, d.hash, "")
+}
+
+// recordState writes t_task_sync when what it says changed.
+func (s *Syncer) recordState(ctx context.Context, name, hash, msg string) error {
+	old, ok, err := s.store.GetSyncState(ctx, name)
+	if err != nil {
+		return err
+	}
+	if ok && old.Error == msg && (hash == "" || old.SpecHash == hash) {
+		return nil
+	}
+	if hash == "" && ok {
+		hash = old.SpecHash
+	}
+	return s.store.SetSyncState(ctx, store.SyncState{TaskName: name, ScheduleID: s.scheduleID(name), SpecHash: hash, Error: msg})
+}
+
+// specHash reads the spec hash a schedule was written with ("" if none).
+func specHash(desc *client.ScheduleDescription) string {
+	action, ok := desc.Schedule.Action.(*client.ScheduleWorkflowAction)
+	if !ok {
+		return ""
+	}
+	var hash string
+	switch v := action.Memo[specHashMemo].(type) {
+	case string:
+		hash = v
+	case *commonpb.Payload:
+		_ = converter.GetDefaultDataConverter().FromPayload(v, &hash)
+	}
+	return hash
+}
+
+func pauseNote(st tasktype.Status) string {
+	switch st {
+	case tasktype.StatusOff:
+		return "task_status 0 (off)"
+	case tasktype.StatusKill:
+		return "task_status 2 (killed, off)"
+	}
+	return ""
+}

@@ -1,0 +1,41 @@
+package worker
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"syscall"
+
+	"github.com/schetask/schetask/proc"
+)
+
+// ReapOrphans kills the process groups of runs on this host whose worker
+// process is gone: a worker killed with SIGKILL leaves its task running,
+// and Temporal declares the run lost, but only a process on the same host
+// can stop the task. It returns how many processes it killed.
+func (w *Worker) ReapOrphans(ctx context.Context) (int, error) {
+	candidates, err := w.store.OrphanCandidates(ctx, w.host)
+	if err != nil {
+		return 0, fmt.Errorf("reap orphans: %w", err)
+	}
+	killed := 0
+	for _, c := range candidates {
+		if proc.Alive(c.WorkerPID, c.WorkerStartTicks) {
+			continue // its own worker still looks after it
+		}
+		pids, err := proc.GroupMembers(c.PID, c.PIDStartTicks)
+		if err != nil {
+			return killed, fmt.Errorf("reap orphans: %w", err)
+		}
+		for _, pid := range pids {
+			if err := syscall.Kill(pid, syscall.SIGKILL); err == nil {
+				killed++
+			}
+		}
+		if len(pids) > 0 {
+			w.logger.Warn("killed orphaned task processes", slog.String("task", c.TaskName),
+				slog.Int64("run", c.RunID), slog.Any("pids", pids))
+		}
+	}
+	return killed, nil
+}

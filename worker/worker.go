@@ -1,0 +1,90 @@
+// Package worker wires RunTask and its activities to a Temporal task queue
+// and, on each host, kills the processes that a dead worker left behind.
+// Any number of workers may poll the same queue; Temporal shares the runs.
+package worker
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+
+	"github.com/schetask/schetask/activities"
+	"github.com/schetask/schetask/config"
+	"github.com/schetask/schetask/proc"
+	"github.com/schetask/schetask/store"
+	"github.com/schetask/schetask/tasktype"
+	"github.com/schetask/schetask/workflows"
+)
+
+// Worker runs tasks for one process.
+type Worker struct {
+	cfg        config.Config
+	store      *store.Store
+	logger     *slog.Logger
+	host       string
+	activities *activities.Activities
+	worker     sdkworker.Worker
+}
+
+// New builds a worker on the configured task queue.
+func New(cfg config.Config, st *store.Store, c client.Client, logger *slog.Logger) (*Worker, error) {
+	host, err := os.Hostname()
+	if err != nil {
+		return nil, fmt.Errorf("hostname: %w", err)
+	}
+	ticks, err := proc.StartTicks(os.Getpid())
+	if err != nil {
+		return nil, fmt.Errorf("worker identity: %w", err)
+	}
+	acts := &activities.Activities{
+		Store:             st,
+		Layout:            tasktype.Layout{Root: cfg.TasksDir},
+		Host:              host,
+		WorkerPID:         os.Getpid(),
+		WorkerStartTicks:  ticks,
+		KillGrace:         cfg.KillGrace,
+		HeartbeatInterval: min(time.Second, cfg.HeartbeatTimeout/3),
+		TaskEnv:           cfg.TaskEnv,
+		Logger:            logger.With(slog.String("component", "activities")),
+	}
+	w := sdkworker.New(c, cfg.TaskQueue, sdkworker.Options{
+		// Cancellation reaches an activity with its heartbeat's answer:
+		// send heartbeats at once so a kill lands within a second or two.
+		MaxHeartbeatThrottleInterval:     time.Second,
+		DefaultHeartbeatThrottleInterval: time.Second,
+		WorkerStopTimeout:                cfg.KillGrace + 5*time.Second,
+	})
+	w.RegisterWorkflow(workflows.RunTask)
+	w.RegisterActivity(acts)
+	return &Worker{cfg: cfg, store: st, logger: logger.With(slog.String("component", "worker")),
+		host: host, activities: acts, worker: w}, nil
+}
+
+// Run kills orphans left on this host, then polls for work until ctx ends.
+func (w *Worker) Run(ctx context.Context) error {
+	if _, err := w.ReapOrphans(ctx); err != nil {
+		w.logger.Error("reap orphans", slog.Any("error", err))
+	}
+	if err := w.worker.Start(); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	defer w.worker.Stop()
+	w.logger.Info("worker polling", slog.String("task_queue", w.cfg.TaskQueue), slog.String("host", w.host))
+	t := time.NewTicker(w.cfg.ReapInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			if _, err := w.ReapOrphans(ctx); err != nil {
+				w.logger.Error("reap orphans", slog.Any("error", err))
+			}
+		}
+	}
+}

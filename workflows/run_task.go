@@ -1,0 +1,216 @@
+// Package workflows holds the one workflow of schetask: RunTask, one run
+// of a task per schedule fire. It is deterministic code; every side effect
+// is an activity of the activities package.
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/schetask/schetask/activities"
+	"github.com/schetask/schetask/tasktype"
+)
+
+// SignalKill is the signal that kills a run: `temporal workflow signal
+// --workflow-id <id> --name kill`. Its optional payload is a KillRequest.
+const SignalKill = "kill"
+
+// KillRequest says who asked for a kill and why.
+type KillRequest struct {
+	By     string `json:"by,omitempty"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// RunTaskInput is the schedule's workflow argument: the task and the
+// settings its runs need. Sync writes it into the schedule.
+type RunTaskInput struct {
+	TaskName      string
+	TimeZone      string
+	Timeout       time.Duration
+	TimeoutAction tasktype.TimeoutAction
+	// HeartbeatTimeout is how long ExecTask may stay silent before the run
+	// is declared lost.
+	HeartbeatTimeout time.Duration
+	// KillGrace is the time between SIGTERM and SIGKILL.
+	KillGrace time.Duration
+	// MaxRunDuration bounds a run when Timeout is zero.
+	MaxRunDuration time.Duration
+}
+
+// RunTaskResult is how the run ended.
+type RunTaskResult struct {
+	RunID    int64
+	Version  string
+	Status   tasktype.RunStatus
+	ExitCode int
+	Error    string
+}
+
+// scheduledStartTime is the search attribute a schedule sets on each run.
+var scheduledStartTime = temporal.NewSearchAttributeKeyTime("TemporalScheduledStartTime")
+
+// RunTask runs a task once: start hook, exec (killable by signal, bounded
+// by the task's timeout), end hook. It always records the run's end, also
+// when the run is killed, times out, or its worker dies.
+func RunTask(ctx workflow.Context, in RunTaskInput) (RunTaskResult, error) {
+	var a *activities.Activities
+	info := workflow.GetInfo(ctx)
+	scheduled, ok := workflow.GetTypedSearchAttributes(ctx).GetTime(scheduledStartTime)
+	if !ok {
+		// Started by hand rather than by the schedule.
+		scheduled = info.WorkflowStartTime
+	}
+	hookCtx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: time.Minute,
+		// Hooks are idempotent; keep trying through a database outage.
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
+	})
+
+	var started activities.StartRunResult
+	if err := workflow.ExecuteLocalActivity(hookCtx, a.StartRun, activities.StartRunInput{
+		TaskName: in.TaskName, WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID,
+		ScheduledTime: scheduled, TimeZone: in.TimeZone,
+	}).Get(ctx, &started); err != nil {
+		return RunTaskResult{}, fmt.Errorf("start hook: %w", err)
+	}
+	finish := activities.FinishRunInput{TaskName: in.TaskName, RunID: started.RunID, Version: started.Version}
+	if started.Problem != "" {
+		finish.Status, finish.ExitCode, finish.Error = tasktype.RunFailed, tasktype.ExitNoEntrypoint, started.Problem
+	} else {
+		finish.Archive = true
+		execRun(ctx, in, started, &finish)
+	}
+
+	// The end hook runs even when the workflow itself was cancelled.
+	endCtx, _ := workflow.NewDisconnectedContext(hookCtx)
+	var run tasktype.Run
+	if err := workflow.ExecuteLocalActivity(endCtx, a.FinishRun, finish).Get(endCtx, &run); err != nil {
+		return RunTaskResult{}, fmt.Errorf("end hook: %w", err)
+	}
+	return RunTaskResult{RunID: started.RunID, Version: started.Version, Status: finish.Status,
+		ExitCode: finish.ExitCode, Error: finish.Error}, nil
+}
+
+// execRun runs ExecTask and fills in how the run ended.
+func execRun(ctx workflow.Context, in RunTaskInput, started activities.StartRunResult, finish *activities.FinishRunInput) {
+	var a *activities.Activities
+	logger := workflow.GetLogger(ctx)
+	limit := in.Timeout
+	if limit <= 0 {
+		limit = in.MaxRunDuration
+	}
+	execCtx, cancelExec := workflow.WithCancel(ctx)
+	execCtx = workflow.WithActivityOptions(execCtx, workflow.ActivityOptions{
+		// A backstop: the workflow's own timer ends the run on time, and
+		// the activity gets its grace period and a margin on top.
+		StartToCloseTimeout: limit + in.KillGrace + time.Minute,
+		HeartbeatTimeout:    in.HeartbeatTimeout,
+		WaitForCancellation: true,
+		// Never run a task twice for one fire.
+		RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 1},
+	})
+	execFuture := workflow.ExecuteActivity(execCtx, a.ExecTask, activities.ExecTaskInput{
+		TaskName: in.TaskName, RunID: started.RunID, Version: started.Version, LogPath: started.LogPath,
+		WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID, ScheduledTime: scheduledOf(ctx),
+		TimeZone: in.TimeZone,
+	})
+
+	var stopped tasktype.RunStatus // why we cancelled ExecTask, if we did
+	var stopReason string
+	done := false
+	sel := workflow.NewSelector(ctx)
+	sel.AddFuture(execFuture, func(workflow.Future) { done = true })
+	sel.AddReceive(workflow.GetSignalChannel(ctx, SignalKill), func(c workflow.ReceiveChannel, _ bool) {
+		var req KillRequest
+		c.Receive(ctx, &req)
+		if stopped == "" {
+			stopped, stopReason = tasktype.RunKilled, killMessage(req)
+			logger.Info("killing run", "by", req.By, "reason", req.Reason)
+			cancelExec()
+		}
+	})
+	if in.Timeout > 0 {
+		timerCtx, cancelTimer := workflow.WithCancel(ctx)
+		defer cancelTimer()
+		sel.AddFuture(workflow.NewTimer(timerCtx, in.Timeout), func(f workflow.Future) {
+			if f.Get(ctx, nil) != nil || stopped != "" {
+				return
+			}
+			reason := fmt.Sprintf("run passed its timeout of %s", in.Timeout)
+			if in.TimeoutAction == tasktype.TimeoutWarn {
+				warnCtx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 30 * time.Second})
+				_ = workflow.ExecuteLocalActivity(warnCtx, a.Warn, activities.WarnInput{
+					TaskName: in.TaskName, RunID: started.RunID, Reason: reason + "; still running"}).Get(ctx, nil)
+				return
+			}
+			stopped, stopReason = tasktype.RunTimedOut, reason
+			cancelExec()
+		})
+	}
+	workflowCancelled := false
+	sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) {
+		// The workflow itself was cancelled (CancelOther overlap, or by
+		// hand); ExecTask, in a child context, is cancelled with it.
+		workflowCancelled = true
+		if stopped == "" {
+			stopped, stopReason = tasktype.RunKilled, "workflow cancelled"
+		}
+	})
+	for !done && !workflowCancelled {
+		sel.Select(ctx)
+	}
+
+	var res activities.ExecTaskResult
+	err := execFuture.Get(ctx, &res)
+	switch {
+	case err == nil && stopped == "":
+		finish.ExitCode, finish.Error = res.ExitCode, res.Error
+		finish.Status = tasktype.RunSucceeded
+		if res.ExitCode != 0 {
+			finish.Status = tasktype.RunFailed
+		}
+	case stopped == tasktype.RunKilled:
+		finish.Status, finish.ExitCode, finish.Error = tasktype.RunKilled, tasktype.ExitKilled, stopReason
+	case stopped == tasktype.RunTimedOut:
+		finish.Status, finish.ExitCode, finish.Error = tasktype.RunTimedOut, tasktype.ExitTimedOut, stopReason
+	default:
+		finish.Status, finish.ExitCode, finish.Error = classifyExecError(err, limit)
+	}
+}
+
+// classifyExecError names the end of a run whose ExecTask failed on its own.
+func classifyExecError(err error, limit time.Duration) (tasktype.RunStatus, int, string) {
+	var te *temporal.TimeoutError
+	if errors.As(err, &te) {
+		switch te.TimeoutType() {
+		case enumspb.TIMEOUT_TYPE_HEARTBEAT:
+			return tasktype.RunLost, tasktype.ExitLost, "worker stopped heartbeating (died or lost its connection); its process is killed when a worker on its host starts"
+		case enumspb.TIMEOUT_TYPE_START_TO_CLOSE, enumspb.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE:
+			return tasktype.RunTimedOut, tasktype.ExitTimedOut, fmt.Sprintf("run passed the limit of %s", limit)
+		}
+	}
+	return tasktype.RunLost, tasktype.ExitLost, fmt.Sprintf("exec failed: %v", err)
+}
+
+func killMessage(req KillRequest) string {
+	msg := "killed on request"
+	if req.By != "" {
+		msg += " by " + req.By
+	}
+	if req.Reason != "" {
+		msg += ": " + req.Reason
+	}
+	return msg
+}
+
+func scheduledOf(ctx workflow.Context) time.Time {
+	if t, ok := workflow.GetTypedSearchAttributes(ctx).GetTime(scheduledStartTime); ok {
+		return t
+	}
+	return workflow.GetInfo(ctx).WorkflowStartTime
+}
