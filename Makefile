@@ -16,8 +16,8 @@ test: deps
 	$(GO) test -count=1 -timeout 20m ./...
 
 ## bench: fire lateness and wall overhead against bare node
-bench: deps bin/schetask
-	./bin/schetask-bench
+bench: deps
+	$(GO) run ./cmd/schetask-bench
 
 build: bin/schetask
 

@@ -1,0 +1,207 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/schetask/schetask/control"
+	"github.com/schetask/schetask/internal/testenv"
+	tasksync "github.com/schetask/schetask/sync"
+	"github.com/schetask/schetask/tasktype"
+	"github.com/schetask/schetask/worker"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+var clientListOptions = client.ScheduleListOptions{PageSize: 1000}
+
+// system is sync and a worker running in this process for one test.
+type system struct {
+	env     *testenv.Env
+	layout  tasktype.Layout
+	control *control.Control
+	stopW   context.CancelFunc
+	wDone   chan struct{}
+}
+
+func startSystem(t *testing.T, withWorker bool) *system {
+	t.Helper()
+	env := testenv.New(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &system{env: env, layout: tasktype.Layout{Root: env.Config.TasksDir},
+		control: &control.Control{Store: env.Store, Client: env.Temporal, ScheduleIDPrefix: env.Config.ScheduleIDPrefix}}
+	syncDone := make(chan struct{})
+	syncer := tasksync.New(env.Config, env.Store, env.Temporal, env.Logger)
+	go func() { defer close(syncDone); _ = syncer.Run(ctx) }()
+	if withWorker {
+		s.startWorker(t)
+	}
+	t.Cleanup(func() {
+		cancel()
+		<-syncDone
+		if s.stopW != nil {
+			s.stopW()
+			<-s.wDone
+		}
+		// Schedules outlive the test's database; remove them.
+		iter, err := env.Temporal.ScheduleClient().List(context.Background(), clientListOptions)
+		if err == nil {
+			for iter.HasNext() {
+				e, err := iter.Next()
+				if err != nil {
+					break
+				}
+				if len(e.ID) > len(env.Config.ScheduleIDPrefix) && e.ID[:len(env.Config.ScheduleIDPrefix)] == env.Config.ScheduleIDPrefix {
+					_ = env.Temporal.ScheduleClient().GetHandle(context.Background(), e.ID).Delete(context.Background())
+				}
+			}
+		}
+	})
+	return s
+}
+
+func (s *system) startWorker(t *testing.T) {
+	t.Helper()
+	w, err := worker.New(s.env.Config, s.env.Store, s.env.Temporal, s.env.Logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stopW, s.wDone = cancel, make(chan struct{})
+	go func() { defer close(s.wDone); _ = w.Run(ctx) }()
+}
+
+// writeTask deploys a task folder with the given files.
+func (s *system) writeTask(t *testing.T, name string, files map[string]string) string {
+	t.Helper()
+	dir := filepath.Join(s.env.Config.TasksDir, name)
+	for rel, content := range files {
+		p := filepath.Join(dir, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// insertTask adds a row to t_task_list the way a user would, with SQL.
+func (s *system) insertTask(t *testing.T, name, rule string, extra string, args ...any) {
+	t.Helper()
+	q := `INSERT INTO t_task_list (task_name, rule) VALUES ($1, $2)`
+	if extra != "" {
+		q = extra
+	}
+	if _, err := s.env.Store.Pool().Exec(context.Background(), q, append([]any{name, rule}, args...)...); err != nil {
+		t.Fatalf("insert task %q: %v", name, err)
+	}
+}
+
+func (s *system) exec(t *testing.T, q string, args ...any) {
+	t.Helper()
+	if _, err := s.env.Store.Pool().Exec(context.Background(), q, args...); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+}
+
+func (s *system) runs(t *testing.T, name string) []tasktype.Run {
+	t.Helper()
+	runs, err := s.env.Store.ListRuns(context.Background(), name, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return runs
+}
+
+// waitRun waits for a run of the task that satisfies ok, newest first.
+func (s *system) waitRun(t *testing.T, name string, timeout time.Duration, what string, ok func(tasktype.Run) bool) tasktype.Run {
+	t.Helper()
+	var found tasktype.Run
+	testenv.Eventually(t, timeout, func() string {
+		runs := s.runs(t, name)
+		for _, r := range runs {
+			if ok(r) {
+				found = r
+				return ""
+			}
+		}
+		return fmt.Sprintf("no run of %s that %s; runs: %s", name, what, describeRuns(runs))
+	})
+	return found
+}
+
+func describeRuns(runs []tasktype.Run) string {
+	out := ""
+	for i, r := range runs {
+		if i == 5 {
+			out += fmt.Sprintf(" …(%d more)", len(runs)-5)
+			break
+		}
+		code := "-"
+		if r.ExitCode != nil {
+			code = fmt.Sprint(*r.ExitCode)
+		}
+		out += fmt.Sprintf("[%d %s %s exit %s %q] ", r.ID, r.Version, r.Status, code, r.Error)
+	}
+	if out == "" {
+		return "none"
+	}
+	return out
+}
+
+// pidAlive reports whether a process exists and is not a zombie.
+func pidAlive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] == ')' {
+			return i+2 < len(b) && b[i+2] != 'Z'
+		}
+	}
+	return true
+}
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+// schetaskBinary builds cmd/schetask once for tests that need a worker in
+// another process.
+func schetaskBinary(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "schetask-bin-")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "schetask")
+		out, err := exec.Command("go", "build", "-o", binPath, "github.com/schetask/schetask/cmd/schetask").CombinedOutput()
+		if err != nil {
+			binErr = errors.New(string(out))
+		}
+	})
+	if binErr != nil {
+		t.Fatalf("build schetask: %v", binErr)
+	}
+	return binPath
+}
+
+func newSyncer(s *system) *tasksync.Syncer {
+	return tasksync.New(s.env.Config, s.env.Store, s.env.Temporal, s.env.Logger)
+}

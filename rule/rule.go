@@ -1,0 +1,239 @@
+// Package rule parses the seed system's schedule rules, node-schedule /
+// crontab syntax, and translates them into Temporal calendar specs.
+//
+// A rule has five fields (minute hour day-of-month month day-of-week) or
+// six with seconds first. Each field takes "*", "?" (day fields), a value,
+// a range "1-5", a step "*/15", "1-30/5" or "5/15", and comma lists of
+// these; months and weekdays also take names (JAN, MON). Day of week runs
+// 0-7, where 0 and 7 are Sunday.
+//
+// As in crontab, when both day of month and day of week are restricted a
+// day matches if either does. Temporal ANDs the fields of one calendar
+// spec, so such a rule becomes two specs whose union is the rule.
+package rule
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/client"
+)
+
+// ErrInvalid is wrapped by every parse error.
+var ErrInvalid = errors.New("invalid rule")
+
+type fieldKind int
+
+const (
+	second fieldKind = iota
+	minute
+	hour
+	dom
+	month
+	dow
+)
+
+type fieldDef struct {
+	name     string
+	min, max int
+	names    map[string]int
+}
+
+var fieldDefs = [...]fieldDef{
+	second: {"second", 0, 59, nil},
+	minute: {"minute", 0, 59, nil},
+	hour:   {"hour", 0, 23, nil},
+	dom:    {"day of month", 1, 31, nil},
+	month: {"month", 1, 12, map[string]int{"JAN": 1, "FEB": 2, "MAR": 3, "APR": 4, "MAY": 5, "JUN": 6,
+		"JUL": 7, "AUG": 8, "SEP": 9, "OCT": 10, "NOV": 11, "DEC": 12}},
+	dow: {"day of week", 0, 7, map[string]int{"SUN": 0, "MON": 1, "TUE": 2, "WED": 3, "THU": 4, "FRI": 5, "SAT": 6}},
+}
+
+// Rule is a parsed schedule rule; make one with Parse.
+type Rule struct {
+	text       string
+	hasSeconds bool
+	// sets holds each field's allowed values; dow uses 0-6.
+	sets             [6][]int
+	domStar, dowStar bool
+}
+
+// Parse parses a rule of 5 fields, or 6 with seconds first.
+func Parse(text string) (Rule, error) {
+	r := Rule{text: strings.TrimSpace(text)}
+	fields := strings.Fields(r.text)
+	switch len(fields) {
+	case 5:
+		fields = append([]string{"0"}, fields...)
+	case 6:
+		r.hasSeconds = true
+	default:
+		return Rule{}, fmt.Errorf("%w %q: want 5 fields (min hour dom month dow) or 6 (sec min hour dom month dow), got %d", ErrInvalid, r.text, len(fields))
+	}
+	for k, f := range fields {
+		set, star, err := parseField(fieldKind(k), f)
+		if err != nil {
+			return Rule{}, fmt.Errorf("%w %q: %s: %s", ErrInvalid, r.text, fieldDefs[k].name, err)
+		}
+		r.sets[k] = set
+		switch fieldKind(k) {
+		case dom:
+			r.domStar = star
+		case dow:
+			r.dowStar = star
+		}
+	}
+	return r, nil
+}
+
+// String returns the rule as written, trimmed.
+func (r Rule) String() string { return r.text }
+
+// HasSeconds reports whether the rule had a seconds field.
+func (r Rule) HasSeconds() bool { return r.hasSeconds }
+
+func parseField(k fieldKind, f string) (set []int, star bool, err error) {
+	def := fieldDefs[k]
+	seen := map[int]bool{}
+	star = true
+	for _, item := range strings.Split(f, ",") {
+		if item == "" {
+			return nil, false, fmt.Errorf("empty list item in %q", f)
+		}
+		base, stepText, hasStep := strings.Cut(item, "/")
+		step := 1
+		if hasStep {
+			if step, err = strconv.Atoi(stepText); err != nil || step <= 0 {
+				return nil, false, fmt.Errorf("step %q must be a positive number", stepText)
+			}
+		}
+		lo, hi := def.min, def.max
+		switch {
+		case base == "*" || base == "?":
+			if base == "?" && k != dom && k != dow {
+				return nil, false, fmt.Errorf("%q is only allowed in the day fields", base)
+			}
+			if k == dow {
+				hi = 6
+			}
+			if hasStep {
+				star = false
+			}
+		default:
+			star = false
+			from, to, isRange := strings.Cut(base, "-")
+			if lo, err = value(def, from); err != nil {
+				return nil, false, err
+			}
+			switch {
+			case isRange:
+				if hi, err = value(def, to); err != nil {
+					return nil, false, err
+				}
+				if hi < lo {
+					return nil, false, fmt.Errorf("range %q runs backwards", base)
+				}
+			case !hasStep:
+				hi = lo
+			}
+		}
+		for v := lo; v <= hi; v += step {
+			if k == dow && v == 7 {
+				seen[0] = true
+				continue
+			}
+			seen[v] = true
+		}
+	}
+	for v := range seen {
+		set = append(set, v)
+	}
+	sort.Ints(set)
+	return set, star, nil
+}
+
+func value(def fieldDef, s string) (int, error) {
+	if n, ok := def.names[strings.ToUpper(s)]; ok {
+		return n, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		if strings.ContainsAny(s, "LW#") {
+			return 0, fmt.Errorf("%q: L, W and # are not supported", s)
+		}
+		return 0, fmt.Errorf("%q is not a number", s)
+	}
+	if n < def.min || n > def.max {
+		return 0, fmt.Errorf("%d is out of range %d-%d", n, def.min, def.max)
+	}
+	return n, nil
+}
+
+// Calendars returns the Temporal calendar specs whose union is exactly the
+// rule's fire times: one, or two when day of month and day of week are
+// both restricted.
+func (r Rule) Calendars() []client.ScheduleCalendarSpec {
+	all := func(k fieldKind) []client.ScheduleRange {
+		hi := fieldDefs[k].max
+		if k == dow {
+			hi = 6
+		}
+		return []client.ScheduleRange{{Start: fieldDefs[k].min, End: hi, Step: 1}}
+	}
+	base := client.ScheduleCalendarSpec{
+		Second:     ranges(r.sets[second]),
+		Minute:     ranges(r.sets[minute]),
+		Hour:       ranges(r.sets[hour]),
+		DayOfMonth: ranges(r.sets[dom]),
+		Month:      ranges(r.sets[month]),
+		DayOfWeek:  ranges(r.sets[dow]),
+	}
+	if r.domStar || r.dowStar {
+		if r.domStar {
+			base.DayOfMonth = all(dom)
+		}
+		if r.dowStar {
+			base.DayOfWeek = all(dow)
+		}
+		return []client.ScheduleCalendarSpec{base}
+	}
+	byDay, byWeekday := base, base
+	byDay.DayOfWeek, byDay.Comment = all(dow), "day of month"
+	byWeekday.DayOfMonth, byWeekday.Comment = all(dom), "day of week"
+	return []client.ScheduleCalendarSpec{byDay, byWeekday}
+}
+
+// ranges compresses a sorted set into ranges: runs of consecutive values,
+// and arithmetic progressions of three or more.
+func ranges(set []int) []client.ScheduleRange {
+	var out []client.ScheduleRange
+	for i := 0; i < len(set); {
+		j := i + 1
+		if j < len(set) {
+			step := set[j] - set[i]
+			for j+1 < len(set) && set[j+1]-set[j] == step {
+				j++
+			}
+			if step == 1 || j-i >= 2 {
+				out = append(out, client.ScheduleRange{Start: set[i], End: set[j], Step: step})
+				i = j + 1
+				continue
+			}
+		}
+		out = append(out, client.ScheduleRange{Start: set[i], End: set[i], Step: 1})
+		i++
+	}
+	return out
+}
+
+// Spec returns the schedule spec of the rule in an IANA time zone ("" is UTC).
+func (r Rule) Spec(timeZone string) (client.ScheduleSpec, error) {
+	if _, err := time.LoadLocation(timeZone); err != nil {
+		return client.ScheduleSpec{}, fmt.Errorf("unknown time zone %q: %w", timeZone, err)
+	}
+	return client.ScheduleSpec{Calendars: r.Calendars(), TimeZoneName: timeZone}, nil
+}
