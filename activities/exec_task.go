@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
@@ -40,7 +41,7 @@ type ExecTaskResult struct {
 }
 
 // ExecTask runs the task's entrypoint in its own process group, streams its
-// stdout and stderr into the run's log file, keeps the first stderr lines
+// stdout and stderr into the run's log file line by line, keeps the first stderr lines
 // on the run's row, and heartbeats until the process ends. When Temporal
 // cancels it (a kill, a timeout) it kills the whole process group: SIGTERM,
 // then SIGKILL after the grace period. When the entrypoint exits, anything
@@ -73,8 +74,14 @@ func (a *Activities) ExecTask(ctx context.Context, in ExecTaskInput) (ExecTaskRe
 		return ExecTaskResult{ExitCode: tasktype.ExitSpawnFailed, Error: fmt.Sprintf("open log: %v", err)}, nil
 	}
 	defer logFile.Close()
+	stdoutR, stdoutW, err := os.Pipe()
+	if err != nil {
+		return ExecTaskResult{}, fmt.Errorf("stdout pipe: %w", err)
+	}
+	defer stdoutR.Close()
 	stderrR, stderrW, err := os.Pipe()
 	if err != nil {
+		stdoutW.Close()
 		return ExecTaskResult{}, fmt.Errorf("stderr pipe: %w", err)
 	}
 	defer stderrR.Close()
@@ -82,11 +89,10 @@ func (a *Activities) ExecTask(ctx context.Context, in ExecTaskInput) (ExecTaskRe
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = dir
 	cmd.Env = a.taskEnv(in, dir, logPath)
-	// stdout goes straight to the log file: the task writes it itself.
-	cmd.Stdout = logFile
-	cmd.Stderr = stderrW
+	cmd.Stdout, cmd.Stderr = stdoutW, stderrW
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	startErr := cmd.Start()
+	stdoutW.Close()
 	stderrW.Close()
 	if startErr != nil {
 		return ExecTaskResult{ExitCode: tasktype.ExitSpawnFailed, Error: fmt.Sprintf("start %v: %v", argv, startErr)}, nil
@@ -106,15 +112,14 @@ func (a *Activities) ExecTask(ctx context.Context, in ExecTaskInput) (ExecTaskRe
 	}
 
 	head := newStderrHead(tasktype.StderrHeadLines)
-	copied := make(chan struct{})
 	var logBytes countingWriter
-	go func() {
-		defer close(copied)
-		// The log file is opened O_APPEND, so stderr chunks land between
-		// the task's own stdout writes in the order they happen.
-		_, _ = io.Copy(io.MultiWriter(logFile, head, &logBytes), stderrR)
-		_ = head.Close()
-	}()
+	capture := &logCapture{out: io.MultiWriter(logFile, &logBytes)}
+	copied := make(chan struct{})
+	var copiers sync.WaitGroup
+	copiers.Add(2)
+	go func() { defer copiers.Done(); _ = capture.copyLines(stdoutR, nil) }()
+	go func() { defer copiers.Done(); _ = capture.copyLines(stderrR, head); _ = head.Close() }()
+	go func() { copiers.Wait(); close(copied) }()
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 
@@ -146,8 +151,9 @@ loop:
 	select {
 	case <-copied:
 	case <-time.After(2 * time.Second):
-		// Something outside the group still holds stderr open.
-		log.Warn("stderr still open after the task ended; closing it")
+		// Something outside the group still holds the output open.
+		log.Warn("task output still open after the task ended; closing it")
+		stdoutR.Close()
 		stderrR.Close()
 		<-copied
 	}

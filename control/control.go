@@ -17,6 +17,11 @@ import (
 	"github.com/schetask/schetask/workflows"
 )
 
+// ErrNoSchedule is returned for a task whose schedule does not exist
+// (yet: sync makes it within a second or two of the row's change, unless
+// the row is invalid; see t_task_sync).
+var ErrNoSchedule = errors.New("task has no schedule yet")
+
 // Control sends commands through Temporal.
 type Control struct {
 	Store  *store.Store
@@ -40,7 +45,12 @@ func (c *Control) RunNow(ctx context.Context, taskName string) error {
 		return fmt.Errorf("run %q now: %w", taskName, err)
 	}
 	h := c.Client.ScheduleClient().GetHandle(ctx, c.ScheduleID(taskName))
-	if err := h.Trigger(ctx, client.ScheduleTriggerOptions{}); err != nil {
+	err := h.Trigger(ctx, client.ScheduleTriggerOptions{})
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) {
+		return fmt.Errorf("run %q now: %w", taskName, ErrNoSchedule)
+	}
+	if err != nil {
 		return fmt.Errorf("run %q now: trigger schedule: %w", taskName, err)
 	}
 	return nil

@@ -99,9 +99,7 @@ console.log('stdout too');
 			}
 		}
 	}()
-	if err := s.control.RunNow(context.Background(), "noisy"); err != nil {
-		t.Fatal(err)
-	}
+	s.runNow(t, "noisy")
 	run := s.waitRun(t, "noisy", 60*time.Second, "succeeded", func(r tasktype.Run) bool { return r.Status == tasktype.RunSucceeded })
 	close(stop)
 

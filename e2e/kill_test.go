@@ -37,9 +37,7 @@ func startSleeper(t *testing.T, s *system, name string) (tasktype.Run, int, int)
 	t.Helper()
 	dir := s.writeTask(t, name, map[string]string{"index.sh": sleeper})
 	_ = os.Remove(filepath.Join(dir, "grandchild.pid"))
-	if err := s.control.RunNow(context.Background(), name); err != nil {
-		t.Fatal(err)
-	}
+	s.runNow(t, name)
 	run := s.waitRun(t, name, 20*time.Second, "is running with a pid", func(r tasktype.Run) bool {
 		return r.Status == tasktype.RunRunning && r.PID != nil
 	})

@@ -108,6 +108,18 @@ func (s *system) insertTask(t *testing.T, name, rule string, extra string, args 
 	}
 }
 
+// runNow triggers a run once sync has made the task's schedule.
+func (s *system) runNow(t *testing.T, name string) {
+	t.Helper()
+	testenv.Eventually(t, 10*time.Second, func() string {
+		err := s.control.RunNow(context.Background(), name)
+		if err != nil {
+			return err.Error()
+		}
+		return ""
+	})
+}
+
 func (s *system) exec(t *testing.T, q string, args ...any) {
 	t.Helper()
 	if _, err := s.env.Store.Pool().Exec(context.Background(), q, args...); err != nil {
