@@ -49,6 +49,9 @@ type Config struct {
 	// ReapInterval is how often a worker looks for processes orphaned by a
 	// dead worker on its host (SCHETASK_REAP_INTERVAL).
 	ReapInterval time.Duration
+	// MaxConcurrentRuns bounds how many task processes one worker runs at
+	// once; more wait in Temporal for a free worker (SCHETASK_MAX_CONCURRENT_RUNS).
+	MaxConcurrentRuns int
 	// TaskEnv names worker environment variables passed through to tasks,
 	// besides the fixed set (SCHETASK_TASK_ENV, comma separated).
 	TaskEnv []string
@@ -86,6 +89,7 @@ func Load(getenv func(string) string) (Config, error) {
 		KillGrace:         r.duration("SCHETASK_KILL_GRACE", 5*time.Second),
 		MaxRunDuration:    r.duration("SCHETASK_MAX_RUN_DURATION", 24*time.Hour),
 		ReapInterval:      r.duration("SCHETASK_REAP_INTERVAL", 10*time.Second),
+		MaxConcurrentRuns: r.count("SCHETASK_MAX_CONCURRENT_RUNS", 100),
 		TaskEnv:           r.list("SCHETASK_TASK_ENV"),
 		DataDir:           r.str("SCHETASK_DATA_DIR", ".data"),
 		DevPostgresPort:   r.port("SCHETASK_DEV_PG_PORT", 55432),
@@ -166,6 +170,19 @@ func (r *reader) port(key string, def int) int {
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 1 || n > 65535 {
 		r.errs = append(r.errs, fmt.Errorf("%s: %q is not a port number", key, v))
+		return def
+	}
+	return n
+}
+
+func (r *reader) count(key string, def int) int {
+	v := strings.TrimSpace(r.getenv(key))
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		r.errs = append(r.errs, fmt.Errorf("%s: %q is not a positive whole number", key, v))
 		return def
 	}
 	return n

@@ -219,3 +219,30 @@ func (w testLogWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
 }
+
+func TestTerminatedWorkflowStillEndsItsRunAndProcess(t *testing.T) {
+	t.Parallel()
+	s := startSystem(t, true)
+	s.insertTask(t, "terminated", never, "")
+	run, pid, grandchild := startSleeper(t, s, "terminated")
+	// Terminate skips the end hook: what Temporal Web's Terminate button does.
+	if err := s.env.Temporal.TerminateWorkflow(context.Background(), run.WorkflowID, run.RunID, "test"); err != nil {
+		t.Fatal(err)
+	}
+	requireGone(t, pid, grandchild)
+	syncer := newSyncer(s)
+	syncer.AbandonedAfter = 0
+	testenv.Eventually(t, 10*time.Second, func() string {
+		if _, err := syncer.ReconcileRuns(context.Background()); err != nil {
+			return err.Error()
+		}
+		r, err := s.env.Store.GetRun(context.Background(), run.ID)
+		if err != nil {
+			return err.Error()
+		}
+		if r.Status != tasktype.RunKilled || !strings.Contains(r.Error, "terminated") || r.EndTime == nil {
+			return fmt.Sprintf("run says %s %q", r.Status, r.Error)
+		}
+		return ""
+	})
+}

@@ -230,3 +230,29 @@ func (s *Store) OrphanCandidates(ctx context.Context, host string) ([]OrphanCand
 		return c, err
 	})
 }
+
+// OpenRunsStartedBefore returns the runs whose row says running and that
+// started before t, oldest first.
+func (s *Store) OpenRunsStartedBefore(ctx context.Context, t time.Time, limit int) ([]tasktype.Run, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+runColumns+` FROM t_task_exec_list
+		WHERE status = 'running' AND start_time < $1 ORDER BY start_time LIMIT $2`, t, limit)
+	if err != nil {
+		return nil, fmt.Errorf("open runs: %w", err)
+	}
+	runs, err := collect(rows, scanRun)
+	if err != nil {
+		return nil, fmt.Errorf("open runs: %w", err)
+	}
+	return runs, nil
+}
+
+// CloseAbandonedRun ends a run whose workflow closed without its end hook.
+// It changes nothing if the run's row no longer says running.
+func (s *Store) CloseAbandonedRun(ctx context.Context, runID int64, status tasktype.RunStatus, exitCode int, msg string) (bool, error) {
+	tag, err := s.pool.Exec(ctx, `UPDATE t_task_exec_list SET status = $2, exit_code = $3, error = $4,
+		end_time = now() WHERE id = $1 AND status = 'running'`, runID, status, exitCode, msg)
+	if err != nil {
+		return false, fmt.Errorf("close abandoned run %d: %w", runID, err)
+	}
+	return tag.RowsAffected() == 1, nil
+}

@@ -31,6 +31,9 @@ type Syncer struct {
 	// OnTaskDeleted, when set, is called after the schedule of a task whose
 	// row was deleted has been removed (the deletion alert hangs here).
 	OnTaskDeleted func(ctx context.Context, taskName string)
+	// AbandonedAfter is how long a run must have been open before sync
+	// asks Temporal whether its workflow still runs (ReconcileRuns).
+	AbandonedAfter time.Duration
 }
 
 // Stats counts what one reconcile did to Temporal.
@@ -55,6 +58,7 @@ func (s *Stats) add(o Stats) {
 // New makes a Syncer.
 func New(cfg config.Config, st *store.Store, c client.Client, logger *slog.Logger) *Syncer {
 	return &Syncer{cfg: cfg, store: st, client: c, logger: logger.With(slog.String("component", "sync")),
+		AbandonedAfter: time.Minute,
 		control: &control.Control{Store: st, Client: c, ScheduleIDPrefix: cfg.ScheduleIDPrefix}}
 }
 
@@ -74,6 +78,9 @@ func (s *Syncer) Run(ctx context.Context) error {
 				s.logger.Error("reconcile all", slog.Any("error", err))
 			} else if stats.Writes() > 0 || stats.Invalid > 0 {
 				s.logger.Info("reconciled", slog.Any("stats", stats))
+			}
+			if _, err := s.ReconcileRuns(ctx); err != nil {
+				s.logger.Error("reconcile runs", slog.Any("error", err))
 			}
 			full = false
 		}

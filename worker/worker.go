@@ -55,9 +55,10 @@ func New(cfg config.Config, st *store.Store, c client.Client, logger *slog.Logge
 	w := sdkworker.New(c, cfg.TaskQueue, sdkworker.Options{
 		// Cancellation reaches an activity with its heartbeat's answer:
 		// send heartbeats at once so a kill lands within a second or two.
-		MaxHeartbeatThrottleInterval:     time.Second,
-		DefaultHeartbeatThrottleInterval: time.Second,
-		WorkerStopTimeout:                cfg.KillGrace + 5*time.Second,
+		MaxHeartbeatThrottleInterval:       time.Second,
+		DefaultHeartbeatThrottleInterval:   time.Second,
+		WorkerStopTimeout:                  cfg.KillGrace + 5*time.Second,
+		MaxConcurrentActivityExecutionSize: cfg.MaxConcurrentRuns,
 	})
 	w.RegisterWorkflow(workflows.RunTask)
 	w.RegisterActivity(acts)
