@@ -196,3 +196,21 @@ func TestResyncOfUnchangedTasksWritesNothing(t *testing.T) {
 		t.Errorf("re-sync of unchanged tasks: %+v, want 0 writes and 3 unchanged", st)
 	}
 }
+
+func TestRuleChangeAndResumeInOneUpdate(t *testing.T) {
+	t.Parallel()
+	s := startSystem(t, true)
+	s.writeTask(t, "both", map[string]string{"index.sh": "echo both\n"})
+	s.insertTask(t, "both", "0 0 1 1 *", `INSERT INTO t_task_list (task_name, rule, task_status) VALUES ($1, $2, 0)`)
+	testenv.Eventually(t, 5*time.Second, func() string {
+		if _, err := s.env.Temporal.ScheduleClient().GetHandle(context.Background(), s.control.ScheduleID("both")).Describe(context.Background()); err != nil {
+			return err.Error()
+		}
+		return ""
+	})
+	changed := time.Now()
+	s.exec(t, `UPDATE t_task_list SET rule = '* * * * * *', task_status = 1 WHERE task_name = 'both'`)
+	s.waitRun(t, "both", 10*time.Second, "ran on the new rule", func(r tasktype.Run) bool {
+		return r.Status == tasktype.RunSucceeded && r.ScheduledTime.After(changed)
+	})
+}
