@@ -1,0 +1,161 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/schetask/schetask/internal/testenv"
+)
+
+// `schetask dev` is what `make run` starts: its own Postgres and Temporal,
+// migrations, sync, worker and console. A task row inserted by hand runs;
+// Ctrl-C stops everything it started; a second start keeps the data.
+func TestDevStackRunsStopsAndKeepsItsData(t *testing.T) {
+	t.Parallel()
+	bin := schetaskBinary(t)
+	cli, err := testenv.TemporalCLI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.MkdirTemp("", "schetask-dev-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(data) })
+	_ = os.Chmod(data, 0o755)
+	tasks := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(tasks, "gold"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(tasks, "gold", "index.js"), []byte(exampleGold(t)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pgPort, listen := testenv.FreePort(), "127.0.0.1:"+strconv.Itoa(testenv.FreePort())
+	env := append(os.Environ(),
+		"SCHETASK_DATA_DIR="+data,
+		"SCHETASK_TASKS_DIR="+tasks,
+		"SCHETASK_TEMPORAL_CLI="+cli,
+		"SCHETASK_LISTEN="+listen,
+		"SCHETASK_DEV_PG_PORT="+strconv.Itoa(pgPort),
+		"SCHETASK_DEV_TEMPORAL_PORT="+strconv.Itoa(testenv.FreePort()),
+		"SCHETASK_DEV_TEMPORAL_UI_PORT="+strconv.Itoa(testenv.FreePort()),
+	)
+	dbURL := fmt.Sprintf("postgres://postgres@127.0.0.1:%d/schetask?sslmode=disable", pgPort)
+
+	start := func() *exec.Cmd {
+		cmd := exec.Command(bin, "dev")
+		cmd.Env = env
+		cmd.Stdout, cmd.Stderr = testLogWriter{t}, testLogWriter{t}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		testenv.Eventually(t, 90*time.Second, func() string {
+			resp, err := http.Get("http://" + listen + "/healthz")
+			if err != nil {
+				return err.Error()
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				return resp.Status
+			}
+			return ""
+		})
+		return cmd
+	}
+	countRuns := func() int {
+		conn, err := pgx.Connect(context.Background(), dbURL)
+		if err != nil {
+			return -1
+		}
+		defer conn.Close(context.Background())
+		var n int
+		if err := conn.QueryRow(context.Background(), `SELECT count(*) FROM t_task_exec_list WHERE status = 'succeeded'`).Scan(&n); err != nil {
+			return -1
+		}
+		return n
+	}
+	stop := func(cmd *exec.Cmd) {
+		// What Ctrl-C in the terminal sends.
+		if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("schetask dev exited with %v after Ctrl-C", err)
+			}
+		case <-time.After(60 * time.Second):
+			_ = cmd.Process.Kill()
+			t.Fatal("schetask dev did not stop within 60 s of Ctrl-C")
+		}
+		// Postgres and Temporal (both started on files under the data dir)
+		// went with it.
+		if pids, _ := processesUsing(data); len(pids) > 0 {
+			t.Errorf("still running after Ctrl-C: %v", pids)
+		}
+	}
+
+	dev := start()
+	conn, err := pgx.Connect(context.Background(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(context.Background(), `INSERT INTO t_task_list (task_name, rule) VALUES ('gold', '*/2 * * * * *')`); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close(context.Background())
+	testenv.Eventually(t, 20*time.Second, func() string {
+		if n := countRuns(); n < 2 {
+			return fmt.Sprintf("%d succeeded runs", n)
+		}
+		return ""
+	})
+	stop(dev)
+
+	dev = start()
+	before := countRuns()
+	if before < 2 {
+		t.Fatalf("the second start lost the runs: %d", before)
+	}
+	testenv.Eventually(t, 20*time.Second, func() string {
+		if n := countRuns(); n <= before {
+			return fmt.Sprintf("no new run after the restart (%d)", n)
+		}
+		return ""
+	})
+	stop(dev)
+}
+
+// processesUsing lists live processes whose command line names dir.
+func processesUsing(dir string) ([]int, error) {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, err
+	}
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err == nil && pidAlive(pid) && bytes.Contains(b, []byte(dir)) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids, nil
+}
+
