@@ -158,4 +158,3 @@ func processesUsing(dir string) ([]int, error) {
 	}
 	return pids, nil
 }
-

@@ -59,7 +59,7 @@ func (s *Stats) add(o Stats) {
 func New(cfg config.Config, st *store.Store, c client.Client, logger *slog.Logger) *Syncer {
 	return &Syncer{cfg: cfg, store: st, client: c, logger: logger.With(slog.String("component", "sync")),
 		AbandonedAfter: time.Minute,
-		control: &control.Control{Store: st, Client: c, ScheduleIDPrefix: cfg.ScheduleIDPrefix}}
+		control:        &control.Control{Store: st, Client: c, ScheduleIDPrefix: cfg.ScheduleIDPrefix}}
 }
 
 func (s *Syncer) scheduleID(name string) string { return s.cfg.ScheduleIDPrefix + name }
