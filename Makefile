@@ -2,6 +2,7 @@
 SHELL := /bin/bash
 GO ?= go
 TEMPORAL_CLI_VERSION := v1.5.1
+STATICCHECK_VERSION := v0.8.2
 PG_BIN := $(firstword $(wildcard /usr/lib/postgresql/*/bin/initdb))
 
 .PHONY: run test bench build deps vet clean-data
@@ -12,7 +13,10 @@ run: deps bin/schetask
 
 ## test: the whole suite against a real Temporal dev server and a real Postgres
 test: deps
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+		if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted" >&2; exit 1; fi
 	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 	$(GO) test -count=1 -timeout 20m ./...
 
 ## bench: fire lateness and wall overhead against bare node
@@ -42,6 +46,7 @@ deps: bin/temporal
 
 vet:
 	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 
 ## clean-data: forget the dev stack's data (.data/)
 clean-data:

@@ -18,7 +18,6 @@ type stderrHead struct {
 	mu      sync.Mutex
 	lines   []string
 	partial []byte // the unfinished line, at most maxStoredLineBytes+1
-	long    bool   // the unfinished line was cut
 	total   int64  // lines seen, stored or not
 	changed bool
 }
