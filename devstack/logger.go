@@ -1,13 +1,17 @@
 package devstack
 
-import "go.temporal.io/api/workflowservice/v1"
+// SilentLogger is a Temporal SDK logger that drops everything: the SDK's
+// retry chatter while a server starts, or in benchmark output.
+type SilentLogger struct{}
 
-var describeDefault = &workflowservice.DescribeNamespaceRequest{Namespace: "default"}
+// Debug drops the message.
+func (SilentLogger) Debug(string, ...any) {}
 
-// quietLogger silences the SDK's retry chatter while a server starts.
-type quietLogger struct{}
+// Info drops the message.
+func (SilentLogger) Info(string, ...any) {}
 
-func (quietLogger) Debug(string, ...any) {}
-func (quietLogger) Info(string, ...any)  {}
-func (quietLogger) Warn(string, ...any)  {}
-func (quietLogger) Error(string, ...any) {}
+// Warn drops the message.
+func (SilentLogger) Warn(string, ...any) {}
+
+// Error drops the message.
+func (SilentLogger) Error(string, ...any) {}

@@ -34,10 +34,9 @@ type PostgresOptions struct {
 
 // Postgres is a running private cluster.
 type Postgres struct {
+	child
 	opts PostgresOptions
 	bin  string
-	cmd  *exec.Cmd
-	done chan struct{}
 }
 
 // URL returns the connection string of the cluster's database.
@@ -86,7 +85,8 @@ func StartPostgres(ctx context.Context, opts PostgresOptions) (*Postgres, error)
 	if err != nil {
 		return nil, err
 	}
-	p := &Postgres{opts: opts, bin: bin, done: make(chan struct{})}
+	// SIGINT is Postgres's fast shutdown.
+	p := &Postgres{opts: opts, bin: bin, child: child{name: "postgres", stopSignal: syscall.SIGINT, wait: 30 * time.Second}}
 	cred, err := postgresCredential()
 	if err != nil {
 		return nil, err
@@ -128,20 +128,11 @@ func StartPostgres(ctx context.Context, opts PostgresOptions) (*Postgres, error)
 	}
 	p.cmd = p.command(cred, "postgres", args...)
 	p.cmd.Stdout, p.cmd.Stderr = logFile, logFile
-	// Its own process group, so a Ctrl-C reaches us and we stop it in order;
-	// SIGINT (fast shutdown) if we die without stopping it.
-	p.cmd.SysProcAttr.Setpgid = true
-	p.cmd.SysProcAttr.Pdeathsig = syscall.SIGINT
-	if err := p.cmd.Start(); err != nil {
+	if err := p.start(func() { logFile.Close() }); err != nil {
 		logFile.Close()
-		return nil, fmt.Errorf("start postgres: %w", err)
+		return nil, err
 	}
-	go func() {
-		_ = p.cmd.Wait()
-		logFile.Close()
-		close(p.done)
-	}()
-	if err := p.waitReady(ctx); err != nil {
+	if err := p.waitReady(ctx, 60*time.Second, 100*time.Millisecond, p.ensureDatabase); err != nil {
 		_ = p.Stop()
 		return nil, fmt.Errorf("postgres did not start (see %s): %w", logFile.Name(), err)
 	}
@@ -156,53 +147,23 @@ func (p *Postgres) command(cred *syscall.Credential, name string, args ...string
 	return cmd
 }
 
-func (p *Postgres) waitReady(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-	var lastErr error
-	for {
-		select {
-		case <-p.done:
-			return errors.New("postgres exited")
-		default:
-		}
-		conn, err := pgx.Connect(ctx, p.AdminURL())
-		if err == nil {
-			defer conn.Close(ctx)
-			var exists bool
-			if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, p.opts.Database).Scan(&exists); err != nil {
-				return fmt.Errorf("check database: %w", err)
-			}
-			if !exists {
-				if _, err := conn.Exec(ctx, `CREATE DATABASE `+pgx.Identifier{p.opts.Database}.Sanitize()); err != nil {
-					return fmt.Errorf("create database: %w", err)
-				}
-			}
-			return nil
-		}
-		lastErr = err
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%w (last error: %v)", ctx.Err(), lastErr)
-		case <-time.After(100 * time.Millisecond):
+// ensureDatabase connects and creates the database when missing.
+func (p *Postgres) ensureDatabase(ctx context.Context) error {
+	conn, err := pgx.Connect(ctx, p.AdminURL())
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	var exists bool
+	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, p.opts.Database).Scan(&exists); err != nil {
+		return fmt.Errorf("check database: %w", err)
+	}
+	if !exists {
+		if _, err := conn.Exec(ctx, `CREATE DATABASE `+pgx.Identifier{p.opts.Database}.Sanitize()); err != nil {
+			return fmt.Errorf("create database: %w", err)
 		}
 	}
-}
-
-// Stop shuts the cluster down (fast shutdown) and waits for it.
-func (p *Postgres) Stop() error {
-	if p.cmd == nil || p.cmd.Process == nil {
-		return nil
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGINT)
-	select {
-	case <-p.done:
-		return nil
-	case <-time.After(30 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-		return errors.New("postgres did not stop in 30s; killed")
-	}
+	return nil
 }
 
 // postgresCredential returns the credential to run Postgres under: none

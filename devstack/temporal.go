@@ -2,7 +2,6 @@ package devstack
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -11,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 )
 
@@ -32,9 +32,8 @@ type TemporalOptions struct {
 
 // Temporal is a running dev server.
 type Temporal struct {
+	child
 	opts TemporalOptions
-	cmd  *exec.Cmd
-	done chan struct{}
 }
 
 // Address returns the frontend host:port.
@@ -66,7 +65,7 @@ func StartTemporal(ctx context.Context, opts TemporalOptions) (*Temporal, error)
 	if opts.DBFile != "" {
 		args = append(args, "--db-filename", opts.DBFile)
 	}
-	t := &Temporal{opts: opts, done: make(chan struct{})}
+	t := &Temporal{opts: opts, child: child{name: "temporal", stopSignal: syscall.SIGTERM, wait: 20 * time.Second}}
 	t.cmd = exec.Command(opts.CLI, args...)
 	if opts.LogFile != "" {
 		f, err := os.OpenFile(opts.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
@@ -76,15 +75,10 @@ func StartTemporal(ctx context.Context, opts TemporalOptions) (*Temporal, error)
 		defer f.Close() // the child keeps its own descriptor
 		t.cmd.Stdout, t.cmd.Stderr = f, f
 	}
-	t.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
-	if err := t.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start temporal: %w", err)
+	if err := t.start(nil); err != nil {
+		return nil, err
 	}
-	go func() {
-		_ = t.cmd.Wait()
-		close(t.done)
-	}()
-	if err := t.waitReady(ctx); err != nil {
+	if err := t.waitReady(ctx, 90*time.Second, 200*time.Millisecond, t.answers); err != nil {
 		_ = t.Stop()
 		return nil, fmt.Errorf("temporal dev server did not start (see %s): %w", opts.LogFile, err)
 	}
@@ -92,50 +86,17 @@ func StartTemporal(ctx context.Context, opts TemporalOptions) (*Temporal, error)
 	return t, nil
 }
 
-func (t *Temporal) waitReady(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
-	defer cancel()
-	var lastErr error
-	for {
-		select {
-		case <-t.done:
-			return errors.New("temporal exited")
-		default:
-		}
-		c, err := client.Dial(client.Options{HostPort: t.Address(), Logger: quietLogger{}})
-		if err == nil {
-			_, err = c.CheckHealth(ctx, &client.CheckHealthRequest{})
-			if err == nil {
-				// The default namespace is registered a moment after the
-				// frontend answers; wait until it can be described.
-				_, err = c.WorkflowService().DescribeNamespace(ctx, describeDefault)
-			}
-			c.Close()
-			if err == nil {
-				return nil
-			}
-		}
-		lastErr = err
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%w (last error: %v)", ctx.Err(), lastErr)
-		case <-time.After(200 * time.Millisecond):
-		}
+// answers reports whether the frontend serves the default namespace,
+// which is registered a moment after the frontend starts answering.
+func (t *Temporal) answers(ctx context.Context) error {
+	c, err := client.Dial(client.Options{HostPort: t.Address(), Logger: SilentLogger{}})
+	if err != nil {
+		return err
 	}
-}
-
-// Stop stops the dev server and waits for it.
-func (t *Temporal) Stop() error {
-	if t.cmd == nil || t.cmd.Process == nil {
-		return nil
+	defer c.Close()
+	if _, err := c.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+		return err
 	}
-	_ = syscall.Kill(-t.cmd.Process.Pid, syscall.SIGTERM)
-	select {
-	case <-t.done:
-		return nil
-	case <-time.After(20 * time.Second):
-		_ = syscall.Kill(-t.cmd.Process.Pid, syscall.SIGKILL)
-		<-t.done
-		return errors.New("temporal did not stop in 20s; killed")
-	}
+	_, err = c.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: "default"})
+	return err
 }

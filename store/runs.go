@@ -24,6 +24,19 @@ func scanRun(row pgx.Row) (tasktype.Run, error) {
 	return r, err
 }
 
+// queryRuns runs a query selecting runColumns; what names it in errors.
+func (s *Store) queryRuns(ctx context.Context, what, sql string, args ...any) ([]tasktype.Run, error) {
+	rows, err := s.pool.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	runs, err := collect(rows, scanRun)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return runs, nil
+}
+
 // StartRunParams identifies a run about to start.
 type StartRunParams struct {
 	TaskName      string
@@ -175,30 +188,14 @@ func (s *Store) GetRun(ctx context.Context, id int64) (tasktype.Run, error) {
 
 // ListRuns returns a task's runs, newest first ("" for every task).
 func (s *Store) ListRuns(ctx context.Context, taskName string, limit int) ([]tasktype.Run, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+runColumns+` FROM t_task_exec_list
+	return s.queryRuns(ctx, "list runs", `SELECT `+runColumns+` FROM t_task_exec_list
 		WHERE $1 = '' OR task_name = $1 ORDER BY start_time DESC, id DESC LIMIT $2`, taskName, limit)
-	if err != nil {
-		return nil, fmt.Errorf("list runs: %w", err)
-	}
-	runs, err := collect(rows, scanRun)
-	if err != nil {
-		return nil, fmt.Errorf("list runs: %w", err)
-	}
-	return runs, nil
 }
 
 // RunningRuns returns the task's runs whose row says running.
 func (s *Store) RunningRuns(ctx context.Context, taskName string) ([]tasktype.Run, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+runColumns+` FROM t_task_exec_list
-		WHERE task_name = $1 AND status = 'running' ORDER BY id`, taskName)
-	if err != nil {
-		return nil, fmt.Errorf("running runs of %q: %w", taskName, err)
-	}
-	runs, err := collect(rows, scanRun)
-	if err != nil {
-		return nil, fmt.Errorf("running runs of %q: %w", taskName, err)
-	}
-	return runs, nil
+	return s.queryRuns(ctx, fmt.Sprintf("running runs of %q", taskName), `SELECT `+runColumns+`
+		FROM t_task_exec_list WHERE task_name = $1 AND status = 'running' ORDER BY id`, taskName)
 }
 
 // OrphanCandidate is a run on this host whose process may have outlived
@@ -234,16 +231,8 @@ func (s *Store) OrphanCandidates(ctx context.Context, host string) ([]OrphanCand
 // OpenRunsStartedBefore returns the runs whose row says running and that
 // started before t, oldest first.
 func (s *Store) OpenRunsStartedBefore(ctx context.Context, t time.Time, limit int) ([]tasktype.Run, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+runColumns+` FROM t_task_exec_list
+	return s.queryRuns(ctx, "open runs", `SELECT `+runColumns+` FROM t_task_exec_list
 		WHERE status = 'running' AND start_time < $1 ORDER BY start_time LIMIT $2`, t, limit)
-	if err != nil {
-		return nil, fmt.Errorf("open runs: %w", err)
-	}
-	runs, err := collect(rows, scanRun)
-	if err != nil {
-		return nil, fmt.Errorf("open runs: %w", err)
-	}
-	return runs, nil
 }
 
 // CloseAbandonedRun ends a run whose workflow closed without its end hook.

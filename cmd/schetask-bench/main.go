@@ -104,7 +104,7 @@ func run(ctx context.Context, logger *slog.Logger, duration time.Duration, bareR
 	if err := st.Migrate(ctx); err != nil {
 		return err
 	}
-	c, err := client.Dial(client.Options{HostPort: cfg.TemporalAddress, Logger: quiet{}})
+	c, err := client.Dial(client.Options{HostPort: cfg.TemporalAddress, Logger: devstack.SilentLogger{}})
 	if err != nil {
 		return err
 	}
@@ -244,11 +244,3 @@ func pct(v []float64, p int) float64 {
 	sort.Float64s(s)
 	return s[(len(s)-1)*p/100]
 }
-
-// quiet silences the SDK's own logging in the bench output.
-type quiet struct{}
-
-func (quiet) Debug(string, ...any) {}
-func (quiet) Info(string, ...any)  {}
-func (quiet) Warn(string, ...any)  {}
-func (quiet) Error(string, ...any) {}
