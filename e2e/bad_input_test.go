@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"errors"
 	"os"
 	"runtime"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/schetask/schetask/internal/testenv"
+	"github.com/schetask/schetask/store"
 	"github.com/schetask/schetask/tasktype"
 )
 
@@ -26,6 +28,14 @@ func TestBadTasksAreReportedAndOthersKeepRunning(t *testing.T) {
 	_, err := s.env.Store.Pool().Exec(context.Background(), `INSERT INTO t_task_list (task_name, rule) VALUES ('../etc', '* * * * *')`)
 	if err == nil || !strings.Contains(err.Error(), "task_name_is_a_folder_name") {
 		t.Errorf("insert of ../etc: %v, want the folder-name check to refuse it", err)
+	}
+
+	// Commands for tasks that do not exist say so.
+	if err := s.control.RunNow(context.Background(), "../etc"); !errors.Is(err, tasktype.ErrInvalidName) {
+		t.Errorf("run now of ../etc: %v, want ErrInvalidName", err)
+	}
+	if err := s.control.RunNow(context.Background(), "ghost"); !errors.Is(err, store.ErrTaskNotFound) {
+		t.Errorf("run now of an unknown task: %v, want ErrTaskNotFound", err)
 	}
 
 	// The invalid rule is reported where the console can show it.

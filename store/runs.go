@@ -66,6 +66,9 @@ func (s *Store) StartRun(ctx context.Context, p StartRunParams) (tasktype.Run, e
 			return err
 		}
 		for attempt := 1; ; attempt++ {
+			if attempt > 1000 {
+				return fmt.Errorf("no free version for %s", p.ScheduledTime)
+			}
 			version := tasktype.Version(p.ScheduledTime, p.Location, attempt)
 			logPath := ""
 			if p.LogPath != nil {
