@@ -89,6 +89,7 @@ func TestKillSignalKillsTheWholeProcessTree(t *testing.T) {
 	run, pid, grandchild := startSleeper(t, s, "sleepy")
 
 	// What `temporal workflow signal --name kill` does.
+	signalled := time.Now()
 	if err := s.env.Temporal.SignalWorkflow(context.Background(), run.WorkflowID, run.RunID, workflows.SignalKill,
 		workflows.KillRequest{By: "test"}); err != nil {
 		t.Fatal(err)
@@ -97,6 +98,7 @@ func TestKillSignalKillsTheWholeProcessTree(t *testing.T) {
 		return r.ID == run.ID && r.Status == tasktype.RunKilled
 	})
 	requireGone(t, pid, grandchild)
+	t.Logf("kill signal → process tree gone and run recorded as killed: %s", time.Since(signalled))
 	if killed.ExitCode == nil || *killed.ExitCode != tasktype.ExitKilled || !strings.Contains(killed.Error, "by test") {
 		t.Errorf("killed run: exit %v error %q", killed.ExitCode, killed.Error)
 	}
