@@ -213,12 +213,12 @@ type OrphanCandidate struct {
 }
 
 // OrphanCandidates returns the runs on host that are running, or were
-// declared lost in the last day, and have a recorded process.
+// declared lost in the last hour, and have a recorded process.
 func (s *Store) OrphanCandidates(ctx context.Context, host string) ([]OrphanCandidate, error) {
 	rows, err := s.pool.Query(ctx, `SELECT id, task_name, pid, pid_start_ticks, worker_pid, worker_start_ticks
 		FROM t_task_exec_list
 		WHERE host = $1 AND pid IS NOT NULL AND worker_pid IS NOT NULL
-		  AND (status = 'running' OR (status = 'lost' AND end_time > now() - interval '1 day'))`, host)
+		  AND (status = 'running' OR (status = 'lost' AND end_time > now() - interval '1 hour'))`, host)
 	if err != nil {
 		return nil, fmt.Errorf("orphan candidates: %w", err)
 	}

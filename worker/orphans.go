@@ -23,6 +23,11 @@ func (w *Worker) ReapOrphans(ctx context.Context) (int, error) {
 		if proc.Alive(c.WorkerPID, c.WorkerStartTicks) {
 			continue // its own worker still looks after it
 		}
+		if leader, err := proc.ReadStat(c.PID); err == nil && leader.StartTicks != c.PIDStartTicks {
+			// The task's pid now belongs to another process, which may lead
+			// a group of its own with the same id: leave it alone.
+			continue
+		}
 		pids, err := proc.GroupMembers(c.PID, c.PIDStartTicks)
 		if err != nil {
 			return killed, fmt.Errorf("reap orphans: %w", err)

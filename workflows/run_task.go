@@ -168,7 +168,9 @@ func execRun(ctx workflow.Context, in RunTaskInput, started activities.StartRunR
 	var res activities.ExecTaskResult
 	err := execFuture.Get(ctx, &res)
 	switch {
-	case err == nil && stopped == "":
+	case err == nil:
+		// The process ended on its own, even if a kill or timeout came in
+		// the same instant: ExecTask returns an error when it killed it.
 		finish.ExitCode, finish.Error = res.ExitCode, res.Error
 		finish.Status = tasktype.RunSucceeded
 		if res.ExitCode != 0 {
