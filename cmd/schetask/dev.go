@@ -10,7 +10,6 @@ import (
 
 	"github.com/schetask/schetask/config"
 	"github.com/schetask/schetask/devstack"
-	"github.com/schetask/schetask/store"
 )
 
 // runDev starts the private Postgres and Temporal dev server under the
@@ -59,13 +58,7 @@ func runDev(ctx context.Context, logger *slog.Logger) error {
 	}
 	cfg.TemporalAddress = temporal.Address()
 	cfg.TemporalUIURL = temporal.UIURL()
-	st, err := store.Open(ctx, cfg.DatabaseURL)
-	if err != nil {
-		return err
-	}
-	err = st.Migrate(ctx)
-	st.Close()
-	if err != nil {
+	if err := migrate(ctx, cfg); err != nil {
 		return err
 	}
 	logger.Info("schetask dev stack is up",

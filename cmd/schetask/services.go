@@ -22,19 +22,29 @@ func runMigrate(ctx context.Context, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	if err := cfg.RequireDatabase(); err != nil {
-		return err
-	}
-	st, err := store.Open(ctx, cfg.DatabaseURL)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
+	if err := migrate(ctx, cfg); err != nil {
 		return err
 	}
 	logger.Info("database migrated")
 	return nil
+}
+
+// openStore connects to the configured database.
+func openStore(ctx context.Context, cfg config.Config) (*store.Store, error) {
+	if err := cfg.RequireDatabase(); err != nil {
+		return nil, err
+	}
+	return store.Open(ctx, cfg.DatabaseURL)
+}
+
+// migrate applies the migrations to the configured database.
+func migrate(ctx context.Context, cfg config.Config) error {
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return st.Migrate(ctx)
 }
 
 func runServices(ctx context.Context, logger *slog.Logger, services ...string) error {
@@ -48,10 +58,7 @@ func runServices(ctx context.Context, logger *slog.Logger, services ...string) e
 // startServices runs the named services (sync, worker, web) in this
 // process until ctx ends or one of them fails.
 func startServices(ctx context.Context, cfg config.Config, logger *slog.Logger, services ...string) error {
-	if err := cfg.RequireDatabase(); err != nil {
-		return err
-	}
-	st, err := store.Open(ctx, cfg.DatabaseURL)
+	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
