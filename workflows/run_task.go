@@ -191,7 +191,7 @@ func classifyExecError(err error, limit time.Duration) (tasktype.RunStatus, int,
 	if errors.As(err, &te) {
 		switch te.TimeoutType() {
 		case enumspb.TIMEOUT_TYPE_HEARTBEAT:
-			return tasktype.RunLost, tasktype.ExitLost, "worker stopped heartbeating (died or lost its connection); its process is killed when a worker on its host starts"
+			return tasktype.RunLost, tasktype.ExitLost, "its worker stopped mid-run (shut down, died or lost its connection); a process it left is killed when a worker on its host runs"
 		case enumspb.TIMEOUT_TYPE_START_TO_CLOSE, enumspb.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE:
 			return tasktype.RunTimedOut, tasktype.ExitTimedOut, fmt.Sprintf("run passed the limit of %s", limit)
 		}
