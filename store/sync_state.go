@@ -28,12 +28,14 @@ func (s *Store) SetSyncState(ctx context.Context, st SyncState) error {
 	return nil
 }
 
-// DeleteSyncState forgets a deleted task's sync state.
-func (s *Store) DeleteSyncState(ctx context.Context, name string) error {
-	if _, err := s.pool.Exec(ctx, `DELETE FROM t_task_sync WHERE task_name = $1`, name); err != nil {
-		return fmt.Errorf("delete sync state of %q: %w", name, err)
+// DeleteSyncState forgets a deleted task's sync state; it reports whether
+// there was one, so that a deletion is acted on once.
+func (s *Store) DeleteSyncState(ctx context.Context, name string) (bool, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM t_task_sync WHERE task_name = $1`, name)
+	if err != nil {
+		return false, fmt.Errorf("delete sync state of %q: %w", name, err)
 	}
-	return nil
+	return tag.RowsAffected() == 1, nil
 }
 
 // GetSyncState returns a task's sync state; ok is false when there is none.

@@ -210,17 +210,25 @@ func (s *Syncer) reconcile(ctx context.Context, name string, t *tasktype.Task) (
 	}
 
 	if t == nil {
-		if exists {
-			if err := h.Delete(ctx); err != nil && !errors.As(err, &notFound) {
-				return stats, fmt.Errorf("delete schedule of %q: %w", name, err)
-			}
-			stats.Deleted++
-			log.Info("task deleted: schedule removed")
-			if s.OnTaskDeleted != nil {
-				s.OnTaskDeleted(ctx, name)
-			}
+		if !exists {
+			_, err := s.store.DeleteSyncState(ctx, name)
+			return stats, err
 		}
-		return stats, s.store.DeleteSyncState(ctx, name)
+		if err := h.Delete(ctx); err != nil && !errors.As(err, &notFound) {
+			return stats, fmt.Errorf("delete schedule of %q: %w", name, err)
+		}
+		stats.Deleted++
+		log.Info("task deleted: schedule removed")
+		// Describe may still show a schedule for a moment after its delete;
+		// the sync state row makes sure the deletion is reported once.
+		had, err := s.store.DeleteSyncState(ctx, name)
+		if err != nil {
+			return stats, err
+		}
+		if had && s.OnTaskDeleted != nil {
+			s.OnTaskDeleted(ctx, name)
+		}
+		return stats, nil
 	}
 
 	d, err := s.desiredSchedule(*t)
