@@ -1,6 +1,7 @@
 // Package activities holds a run's side effects, each a Temporal activity:
 // the start hook (StartRun), the task's process (ExecTask) with its log
-// capture, and the end hook (FinishRun) with the publish archive. The
+// capture and task helper, the end hook (FinishRun) with the publish
+// archive, and the alerts of a run's outcome. The
 // workflows package calls them only through Temporal.
 package activities
 
@@ -31,6 +32,8 @@ type Activities struct {
 	TaskEnv []string
 	// Getenv reads the worker's environment for TaskEnv (os.Getenv when nil).
 	Getenv func(string) string
+	// Alerts raises the alerts of runs; nil logs them only.
+	Alerts AlertRaiser
 	Logger *slog.Logger
 }
 

@@ -27,7 +27,8 @@ type FinishRunInput struct {
 
 // FinishRun is the end hook: it moves what the run left in publish/ to
 // history/<version>/, then records the outcome, the archived files and the
-// task's last_end_time. It is idempotent, so Temporal may retry it.
+// task's last_end_time, and raises the alert the outcome deserves. It is
+// idempotent, so Temporal may retry it.
 func (a *Activities) FinishRun(ctx context.Context, in FinishRunInput) (tasktype.Run, error) {
 	p := store.FinishRunParams{RunID: in.RunID, Status: in.Status, ExitCode: in.ExitCode, Error: in.Error}
 	if in.Archive {
@@ -40,6 +41,9 @@ func (a *Activities) FinishRun(ctx context.Context, in FinishRunInput) (tasktype
 	}
 	run, err := a.Store.FinishRun(ctx, p)
 	if err != nil {
+		return run, fmt.Errorf("end hook: %w", err)
+	}
+	if err := a.raiseOutcome(ctx, run); err != nil {
 		return run, fmt.Errorf("end hook: %w", err)
 	}
 	return run, nil

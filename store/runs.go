@@ -13,14 +13,14 @@ import (
 
 const runColumns = `id, task_name, task_version, workflow_id, run_id, scheduled_time,
 	start_time, process_start_time, end_time, exit_code, status, error, stderr_head,
-	stderr_lines, log_path, log_bytes, history_path, published_files, host, pid`
+	stderr_lines, log_path, log_bytes, history_path, published_files, publishes, host, pid`
 
 func scanRun(row pgx.Row) (tasktype.Run, error) {
 	var r tasktype.Run
 	err := row.Scan(&r.ID, &r.TaskName, &r.Version, &r.WorkflowID, &r.RunID, &r.ScheduledTime,
 		&r.StartTime, &r.ProcessStartTime, &r.EndTime, &r.ExitCode, &r.Status, &r.Error,
 		&r.StderrHead, &r.StderrLines, &r.LogPath, &r.LogBytes, &r.HistoryPath,
-		&r.PublishedFiles, &r.Host, &r.PID)
+		&r.PublishedFiles, &r.Publishes, &r.Host, &r.PID)
 	return r, err
 }
 

@@ -13,14 +13,16 @@ import (
 
 const taskColumns = `task_name, rule, time_zone, timeout, timeout_action, task_status,
 	overlap_policy, owners, description, last_start_time, last_end_time,
-	last_warning_time, coalesce(task_version, ''), created_at, updated_at`
+	last_warning_time, coalesce(task_version, ''), created_at, updated_at,
+	alert_channels, slack_channel, webhook_url`
 
 func scanTask(row pgx.Row) (tasktype.Task, error) {
 	var t tasktype.Task
 	var timeout int32
 	err := row.Scan(&t.Name, &t.Rule, &t.TimeZone, &timeout, &t.TimeoutAction, &t.Status,
 		&t.Overlap, &t.Owners, &t.Description, &t.LastStartTime, &t.LastEndTime,
-		&t.LastWarningTime, &t.Version, &t.CreatedAt, &t.UpdatedAt)
+		&t.LastWarningTime, &t.Version, &t.CreatedAt, &t.UpdatedAt,
+		&t.AlertChannels, &t.SlackChannel, &t.WebhookURL)
 	t.Timeout = time.Duration(timeout) * time.Second
 	return t, err
 }
@@ -55,15 +57,18 @@ func (s *Store) UpsertTask(ctx context.Context, t tasktype.Task) error {
 	if t.Owners == nil {
 		t.Owners = []string{}
 	}
+	if t.AlertChannels == nil {
+		t.AlertChannels = []string{}
+	}
 	_, err := s.pool.Exec(ctx, `
 		INSERT INTO t_task_list (task_name, rule, time_zone, timeout, timeout_action,
-			task_status, overlap_policy, owners, description)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+			task_status, overlap_policy, owners, description, alert_channels, slack_channel, webhook_url)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 		ON CONFLICT (task_name) DO UPDATE SET rule = $2, time_zone = $3, timeout = $4,
 			timeout_action = $5, task_status = $6, overlap_policy = $7, owners = $8,
-			description = $9`,
+			description = $9, alert_channels = $10, slack_channel = $11, webhook_url = $12`,
 		t.Name, t.Rule, t.TimeZone, int32(t.Timeout/time.Second), t.TimeoutAction,
-		t.Status, t.Overlap, t.Owners, t.Description)
+		t.Status, t.Overlap, t.Owners, t.Description, t.AlertChannels, t.SlackChannel, t.WebhookURL)
 	if err != nil {
 		return fmt.Errorf("upsert task %q: %w", t.Name, err)
 	}

@@ -57,6 +57,16 @@ type Run struct {
 	LogBytes         int64
 	HistoryPath      string
 	PublishedFiles   []string
-	Host             string
-	PID              *int
+	// Publishes are what the run published through the task helper.
+	Publishes []Publish
+	Host      string
+	PID       *int
+}
+
+// Publish is one publish a run made: its publish/ folder copied to a target.
+type Publish struct {
+	Target string    `json:"target"`
+	Path   string    `json:"path"`
+	Files  []string  `json:"files"`
+	At     time.Time `json:"at"`
 }

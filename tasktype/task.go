@@ -45,15 +45,22 @@ const (
 
 // Task is one row of t_task_list.
 type Task struct {
-	Name            string
-	Rule            string
-	TimeZone        string
-	Timeout         time.Duration
-	TimeoutAction   TimeoutAction
-	Status          Status
-	Overlap         OverlapPolicy
-	Owners          []string
-	Description     string
+	Name          string
+	Rule          string
+	TimeZone      string
+	Timeout       time.Duration
+	TimeoutAction TimeoutAction
+	Status        Status
+	Overlap       OverlapPolicy
+	// Owners are e-mail addresses and Slack member ids told about alerts.
+	Owners      []string
+	Description string
+	// AlertChannels limits the task's alerts to these channels ("slack",
+	// "email", "webhook"); empty means every configured one.
+	AlertChannels []string
+	// SlackChannel and WebhookURL replace the configured ones for this task.
+	SlackChannel    string
+	WebhookURL      string
 	LastStartTime   *time.Time
 	LastEndTime     *time.Time
 	LastWarningTime *time.Time

@@ -134,6 +134,7 @@ func execRun(ctx workflow.Context, in RunTaskInput, started activities.StartRunR
 			cancelExec()
 		}
 	})
+	var timeoutAlert workflow.Future
 	if in.Timeout > 0 {
 		timerCtx, cancelTimer := workflow.WithCancel(ctx)
 		defer cancelTimer()
@@ -141,15 +142,18 @@ func execRun(ctx workflow.Context, in RunTaskInput, started activities.StartRunR
 			if f.Get(ctx, nil) != nil || stopped != "" {
 				return
 			}
-			reason := fmt.Sprintf("run passed its timeout of %s", in.Timeout)
-			if in.TimeoutAction == tasktype.TimeoutWarn {
-				warnCtx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 30 * time.Second})
-				_ = workflow.ExecuteLocalActivity(warnCtx, a.Warn, activities.WarnInput{
-					TaskName: in.TaskName, RunID: started.RunID, Reason: reason + "; still running"}).Get(ctx, nil)
-				return
+			kill := in.TimeoutAction != tasktype.TimeoutWarn
+			if kill {
+				stopped, stopReason = tasktype.RunTimedOut, fmt.Sprintf("run passed its timeout of %s", in.Timeout)
+				cancelExec()
 			}
-			stopped, stopReason = tasktype.RunTimedOut, reason
-			cancelExec()
+			// The alert goes out now, not when the run ends.
+			alertCtx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+				StartToCloseTimeout: 30 * time.Second,
+				RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
+			})
+			timeoutAlert = workflow.ExecuteLocalActivity(alertCtx, a.AlertTimeout, activities.TimeoutAlertInput{
+				TaskName: in.TaskName, RunID: started.RunID, Timeout: in.Timeout, Killed: kill})
 		})
 	}
 	workflowCancelled := false
@@ -167,6 +171,11 @@ func execRun(ctx workflow.Context, in RunTaskInput, started activities.StartRunR
 
 	var res activities.ExecTaskResult
 	err := execFuture.Get(ctx, &res)
+	if timeoutAlert != nil {
+		if aerr := timeoutAlert.Get(ctx, nil); aerr != nil {
+			logger.Error("timeout alert", "error", aerr)
+		}
+	}
 	switch {
 	case err == nil:
 		// The process ended on its own, even if a kill or timeout came in

@@ -3,6 +3,7 @@ package workflows
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,7 +24,8 @@ type fakeRun struct {
 	problem  string
 	exec     func(ctx context.Context) (activities.ExecTaskResult, error)
 	finished *activities.FinishRunInput
-	warned   int
+	// timeoutAlerts are the AlertTimeout calls.
+	timeoutAlerts []activities.TimeoutAlertInput
 }
 
 func setup(t *testing.T, fr *fakeRun) *testsuite.TestWorkflowEnvironment {
@@ -43,10 +45,10 @@ func setup(t *testing.T, fr *fakeRun) *testsuite.TestWorkflowEnvironment {
 		fr.finished = &in
 		return tasktype.Run{ID: in.RunID, Status: in.Status}, nil
 	}, activityName("FinishRun"))
-	env.RegisterActivityWithOptions(func(ctx context.Context, in activities.WarnInput) error {
-		fr.warned++
+	env.RegisterActivityWithOptions(func(ctx context.Context, in activities.TimeoutAlertInput) error {
+		fr.timeoutAlerts = append(fr.timeoutAlerts, in)
 		return nil
-	}, activityName("Warn"))
+	}, activityName("AlertTimeout"))
 	return env
 }
 
@@ -64,7 +66,8 @@ func TestRunTaskOutcomes(t *testing.T) {
 		signalKill time.Duration // 0: none
 		want       tasktype.RunStatus
 		wantCode   int
-		wantWarned int
+		// wantTimeoutAlert is "" (none), "killed" or "goes on".
+		wantTimeoutAlert string
 		wantNoExec bool
 	}{
 		{name: "exit 0 succeeds", exec: func(context.Context) (activities.ExecTaskResult, error) {
@@ -78,7 +81,7 @@ func TestRunTaskOutcomes(t *testing.T) {
 		{name: "kill signal kills", exec: blockUntilCancelled, signalKill: 500 * time.Millisecond,
 			want: tasktype.RunKilled, wantCode: tasktype.ExitKilled},
 		{name: "timeout kills", input: RunTaskInput{Timeout: time.Second, TimeoutAction: tasktype.TimeoutKill},
-			exec: blockUntilCancelled, want: tasktype.RunTimedOut, wantCode: tasktype.ExitTimedOut},
+			exec: blockUntilCancelled, want: tasktype.RunTimedOut, wantCode: tasktype.ExitTimedOut, wantTimeoutAlert: "killed"},
 		{name: "timeout with warn lets the run finish", input: RunTaskInput{Timeout: time.Second, TimeoutAction: tasktype.TimeoutWarn},
 			exec: func(ctx context.Context) (activities.ExecTaskResult, error) {
 				select {
@@ -87,7 +90,7 @@ func TestRunTaskOutcomes(t *testing.T) {
 				case <-time.After(1500 * time.Millisecond):
 					return activities.ExecTaskResult{ExitCode: 0}, nil
 				}
-			}, want: tasktype.RunSucceeded, wantCode: 0, wantWarned: 1},
+			}, want: tasktype.RunSucceeded, wantCode: 0, wantTimeoutAlert: "goes on"},
 		{name: "heartbeat timeout is lost", exec: func(context.Context) (activities.ExecTaskResult, error) {
 			return activities.ExecTaskResult{}, temporal.NewTimeoutError(enumspb.TIMEOUT_TYPE_HEARTBEAT, errors.New("no heartbeat"))
 		}, want: tasktype.RunLost, wantCode: tasktype.ExitLost},
@@ -129,8 +132,15 @@ func TestRunTaskOutcomes(t *testing.T) {
 			if fr.finished == nil || fr.finished.Status != tt.want {
 				t.Errorf("end hook: %+v, want status %s", fr.finished, tt.want)
 			}
-			if fr.warned != tt.wantWarned {
-				t.Errorf("warnings = %d, want %d", fr.warned, tt.wantWarned)
+			var alerts []string
+			for _, a := range fr.timeoutAlerts {
+				if a.RunID != 7 || a.Timeout != tt.input.Timeout {
+					t.Errorf("timeout alert for run %d after %s, want run 7 after %s", a.RunID, a.Timeout, tt.input.Timeout)
+				}
+				alerts = append(alerts, map[bool]string{true: "killed", false: "goes on"}[a.Killed])
+			}
+			if got := strings.Join(alerts, ","); got != tt.wantTimeoutAlert {
+				t.Errorf("timeout alerts = %q, want %q", got, tt.wantTimeoutAlert)
 			}
 			if tt.wantNoExec && execCalled {
 				t.Error("exec ran for a task that cannot run")

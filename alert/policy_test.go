@@ -1,0 +1,77 @@
+package alert
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestDecide plays sequences of outcomes through the repeat limit and
+// checks what goes out. Each step is "<second>:<kind>"; the expected
+// output lists what was sent as "<kind>" plus "+repeat" and "(N)" for the
+// suppressed count.
+func TestDecide(t *testing.T) {
+	const every = 10 * time.Second
+	tests := []struct {
+		name  string
+		steps string
+		want  string
+	}{
+		{"first failure is sent", "0:failed", "failed"},
+		{"success of a healthy task says nothing", "0:recovered 1:recovered", ""},
+		{"failing every second: one alert, one still failing, one recovery",
+			"0:failed 1:failed 2:failed 9:failed 10:failed 11:failed 12:recovered 13:recovered",
+			"failed failed+repeat(3) recovered(1)"},
+		{"a timeout then a failure is one trouble", "0:timeout 1:failed 2:recovered", "timeout recovered(1)"},
+		{"alternating fail and success sends two messages per window",
+			"0:failed 1:recovered 2:failed 3:recovered 4:failed 5:recovered 11:failed 12:recovered",
+			"failed recovered failed(4) recovered"},
+		{"repeat after the window without suppressions", "0:failed 10:failed", "failed failed+repeat"},
+		{"deletions are never held back", "0:deleted 1:deleted", "deleted deleted"},
+		{"missed runs are limited like failures", "0:missed 1:missed 10:missed", "missed missed+repeat(1)"},
+		{"custom alerts are limited too", "0:custom 5:custom 6:custom 20:custom", "custom custom+repeat(2)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			states := map[Topic]State{}
+			t0 := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+			var sent []string
+			for _, step := range strings.Fields(tt.steps) {
+				var sec int
+				var kind string
+				if _, err := fmt.Sscanf(strings.Replace(step, ":", " ", 1), "%d %s", &sec, &kind); err != nil {
+					t.Fatalf("bad step %q: %v", step, err)
+				}
+				k := Kind(kind)
+				st, d := Decide(states[k.Topic()], k, t0.Add(time.Duration(sec)*time.Second), every)
+				states[k.Topic()] = st
+				if d.Send && !d.Record {
+					t.Fatalf("step %s: sent but not recorded", step)
+				}
+				if !d.Send {
+					continue
+				}
+				s := kind
+				if d.Repeat {
+					s += "+repeat"
+				}
+				if d.Suppressed > 0 {
+					s += fmt.Sprintf("(%d)", d.Suppressed)
+				}
+				sent = append(sent, s)
+			}
+			if got := strings.Join(sent, " "); got != tt.want {
+				t.Errorf("sent %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestExcerpt(t *testing.T) {
+	got := Excerpt([]string{"one", "twöö-long", "three", "four"}, 2, 5)
+	want := []string{"one", "twö…", "… 2 more lines in the log"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("Excerpt = %q, want %q", got, want)
+	}
+}
