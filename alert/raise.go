@@ -247,3 +247,23 @@ func (r *Raiser) logger() *slog.Logger {
 	}
 	return slog.Default()
 }
+
+// TaskDeleted raises the alert for a scheduled task whose row was deleted,
+// once per deletion, and forgets the task's repeat-limit memory so a new
+// task of the same name starts clean.
+func (r *Raiser) TaskDeleted(ctx context.Context, name string) error {
+	key := "deleted:" + name
+	text := "The task's row was deleted from t_task_list, so its schedule was removed: it will not run again. Its runs, logs and history are kept."
+	if _, tomb, err := r.Store.DeletedTask(ctx, name); err == nil {
+		key += ":" + strconv.FormatInt(tomb, 10)
+	} else if !errors.Is(err, store.ErrTaskNotFound) {
+		return err
+	} else {
+		key += ":" + strconv.FormatInt(time.Now().Unix(), 10)
+	}
+	if _, err := r.Raise(ctx, Event{Kind: KindDeleted, TaskName: name, Key: key,
+		Title: "task deleted; its schedule was removed", Text: text}); err != nil {
+		return err
+	}
+	return r.Store.ForgetAlertState(ctx, name)
+}

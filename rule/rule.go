@@ -237,3 +237,23 @@ func (r Rule) Spec(timeZone string) (client.ScheduleSpec, error) {
 	}
 	return client.ScheduleSpec{Calendars: r.Calendars(), TimeZoneName: timeZone}, nil
 }
+
+// Cron returns the rule in plain 6-field cron syntax (seconds first,
+// numbers only, day of week 0-6), for cron libraries that do not take
+// every spelling node-schedule does.
+func (r Rule) Cron() string {
+	fields := make([]string, 6)
+	for k := range r.sets {
+		switch {
+		case fieldKind(k) == dom && r.domStar, fieldKind(k) == dow && r.dowStar:
+			fields[k] = "*"
+		default:
+			vals := make([]string, len(r.sets[k]))
+			for i, v := range r.sets[k] {
+				vals[i] = strconv.Itoa(v)
+			}
+			fields[k] = strings.Join(vals, ",")
+		}
+	}
+	return strings.Join(fields, " ")
+}

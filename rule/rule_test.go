@@ -245,3 +245,33 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestCronSpellingMeansTheSameRule(t *testing.T) {
+	t.Parallel()
+	parser := cron.NewParser(cron.Second | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow)
+	loc, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, text := range append(oracleRules, "0 0 * * 7", "0 12 * * 5-7", "*/20 * * * * sun", "0 0 1 * 7") {
+		ours, err := Parse(text)
+		if err != nil {
+			t.Fatalf("Parse(%q): %v", text, err)
+		}
+		theirs, err := parser.Parse(ours.Cron())
+		if err != nil {
+			t.Fatalf("robfig Parse(%q) of %q: %v", ours.Cron(), text, err)
+		}
+		a := time.Date(2027, 3, 27, 22, 59, 58, 0, loc)
+		b := a
+		for i := 0; i < 40; i++ {
+			a, b = ours.Next(a, loc), theirs.Next(b)
+			if b.IsZero() {
+				break // beyond robfig's five-year search
+			}
+			if !a.Equal(b) {
+				t.Fatalf("%q as %q: fire %d: ours %s, robfig %s", text, ours.Cron(), i, a, b)
+			}
+		}
+	}
+}

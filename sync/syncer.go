@@ -28,9 +28,10 @@ type Syncer struct {
 	control *control.Control
 	logger  *slog.Logger
 
-	// OnTaskDeleted, when set, is called after the schedule of a task whose
-	// row was deleted has been removed (the deletion alert hangs here).
-	OnTaskDeleted func(ctx context.Context, taskName string)
+	// OnTaskDeleted, when set, is called once after the schedule of a task
+	// whose row was deleted has been removed (the deletion alert). When it
+	// fails, the next reconcile calls it again.
+	OnTaskDeleted func(ctx context.Context, taskName string) error
 	// AbandonedAfter is how long a run must have been open before sync
 	// asks Temporal whether its workflow still runs (ReconcileRuns).
 	AbandonedAfter time.Duration
@@ -209,11 +210,7 @@ func (s *Syncer) reconcile(ctx context.Context, name string, t *tasktype.Task) (
 		return stats, fmt.Errorf("describe schedule of %q: %w", name, err)
 	}
 
-	if t == nil {
-		if !exists {
-			_, err := s.store.DeleteSyncState(ctx, name)
-			return stats, err
-		}
+	if t == nil && exists {
 		if err := h.Delete(ctx); err != nil && !errors.As(err, &notFound) {
 			return stats, fmt.Errorf("delete schedule of %q: %w", name, err)
 		}
@@ -221,14 +218,11 @@ func (s *Syncer) reconcile(ctx context.Context, name string, t *tasktype.Task) (
 		log.Info("task deleted: schedule removed")
 		// Describe may still show a schedule for a moment after its delete;
 		// the sync state row makes sure the deletion is reported once.
-		had, err := s.store.DeleteSyncState(ctx, name)
-		if err != nil {
-			return stats, err
-		}
-		if had && s.OnTaskDeleted != nil {
-			s.OnTaskDeleted(ctx, name)
-		}
-		return stats, nil
+		return stats, s.taskDeleted(ctx, name)
+	}
+	if t == nil {
+		// No schedule; a deletion not yet reported (its hook failed) is.
+		return stats, s.taskDeleted(ctx, name)
 	}
 
 	d, err := s.desiredSchedule(*t)
@@ -290,6 +284,23 @@ func (s *Syncer) reconcile(ctx context.Context, name string, t *tasktype.Task) (
 		}
 	}
 	return stats, s.recordState(ctx, name, d.hash, "")
+}
+
+// taskDeleted reports a deleted task once: while its sync state row
+// exists, the hook has not succeeded yet.
+func (s *Syncer) taskDeleted(ctx context.Context, name string) error {
+	st, had, err := s.store.GetSyncState(ctx, name)
+	if err != nil || !had {
+		return err
+	}
+	// A task whose rule never made it into a schedule was never scheduled.
+	if s.OnTaskDeleted != nil && st.SpecHash != "" {
+		if err := s.OnTaskDeleted(ctx, name); err != nil {
+			return fmt.Errorf("report deletion of %q: %w", name, err)
+		}
+	}
+	_, err = s.store.DeleteSyncState(ctx, name)
+	return err
 }
 
 // recordState writes t_task_sync when what it says changed.

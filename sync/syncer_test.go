@@ -134,7 +134,7 @@ func TestDeletedTaskRemovesItsScheduleAndCallsTheHookOnce(t *testing.T) {
 	s, env := setup(t)
 	ctx := context.Background()
 	var deleted []string
-	s.OnTaskDeleted = func(_ context.Context, name string) { deleted = append(deleted, name) }
+	s.OnTaskDeleted = func(_ context.Context, name string) error { deleted = append(deleted, name); return nil }
 	if err := env.Store.UpsertTask(ctx, task("gone", "0 0 1 1 *", "UTC")); err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,171 @@
+package publish
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/schetask/schetask/tasktype"
+)
+
+// writeVersion fills dir with n files all saying version v, in sub-folders.
+func writeVersion(t *testing.T, dir string, v, n int) {
+	t.Helper()
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < n; i++ {
+		p := filepath.Join(dir, fmt.Sprintf("d%d", i%3), fmt.Sprintf("f%02d.txt", i))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(fmt.Sprintf("version %d\n", v)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestReadersNeverSeeAMix publishes version after version while a reader
+// takes snapshots of the target through a pinned folder handle: every
+// snapshot must hold all the files of exactly one version.
+func TestReadersNeverSeeAMix(t *testing.T) {
+	src, root := t.TempDir(), t.TempDir()
+	const files, versions = 20, 40
+	writeVersion(t, src, 0, files)
+	if _, _, err := Publish(src, root, "gold"); err != nil {
+		t.Fatal(err)
+	}
+	var snapshots atomic.Int64
+	stop := make(chan struct{})
+	errc := make(chan error, 1)
+	go func() {
+		defer close(errc)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if err := snapshot(filepath.Join(root, "gold"), files); err != nil {
+				errc <- err
+				return
+			}
+			snapshots.Add(1)
+		}
+	}()
+	for v := 1; v <= versions; v++ {
+		writeVersion(t, src, v, files)
+		// Let the reader take a snapshot between two publishes, so it is
+		// never more than one version behind (the one kept as previous).
+		seen := snapshots.Load()
+		deadline := time.Now().Add(10 * time.Second)
+		for snapshots.Load() < seen+2 && time.Now().Before(deadline) {
+			select {
+			case err := <-errc:
+				t.Fatal(err)
+			default:
+			}
+			time.Sleep(time.Millisecond)
+		}
+		dst, got, err := Publish(src, root, "gold")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if dst != filepath.Join(root, "gold") || len(got) != files {
+			t.Fatalf("Publish = %s, %d files; want %s, %d", dst, len(got), filepath.Join(root, "gold"), files)
+		}
+	}
+	close(stop)
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	if err := snapshot(filepath.Join(root, "gold"), files); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(root, "gold", "d0", "f00.txt"))
+	if err != nil || string(b) != fmt.Sprintf("version %d\n", versions) {
+		t.Fatalf("after the last publish: %q, %v", b, err)
+	}
+	entries, _ := os.ReadDir(root)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if strings.Join(names, ",") != ".gold.previous,gold" {
+		t.Errorf("target root holds %v, want the task and its previous version only", names)
+	}
+}
+
+// snapshot reads every file under dir through one folder handle and
+// checks they are n files of one version.
+func snapshot(dir string, n int) error {
+	r, err := os.OpenRoot(dir)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	versions := map[string]int{}
+	count := 0
+	for d := 0; d < 3; d++ {
+		sub, err := r.OpenRoot(fmt.Sprintf("d%d", d))
+		if err != nil {
+			return err
+		}
+		f, err := sub.Open(".")
+		if err != nil {
+			sub.Close()
+			return err
+		}
+		names, err := f.Readdirnames(-1)
+		f.Close()
+		if err != nil {
+			sub.Close()
+			return err
+		}
+		for _, name := range names {
+			b, err := sub.ReadFile(name)
+			if err != nil {
+				sub.Close()
+				return err
+			}
+			versions[string(b)]++
+			count++
+		}
+		sub.Close()
+	}
+	if count != n || len(versions) != 1 {
+		return fmt.Errorf("snapshot of %s: %d files, versions %v: a mix", dir, count, versions)
+	}
+	return nil
+}
+
+func TestPublishRefusesBadNamesAndParsesTargets(t *testing.T) {
+	if _, _, err := Publish(t.TempDir(), t.TempDir(), "../etc"); !errors.Is(err, tasktype.ErrInvalidName) {
+		t.Errorf("Publish(../etc) = %v, want ErrInvalidName", err)
+	}
+	tests := []struct {
+		in      string
+		want    string
+		wantErr bool
+	}{
+		{"", "[]", false},
+		{"prod=/srv/prod, pre=/srv/pre/", "[pre prod]", false},
+		{"prod=relative/path", "", true},
+		{"prod", "", true},
+	}
+	for _, tt := range tests {
+		got, err := ParseTargets(tt.in)
+		if (err != nil) != tt.wantErr {
+			t.Errorf("ParseTargets(%q) error = %v, want error %v", tt.in, err, tt.wantErr)
+			continue
+		}
+		if err == nil && fmt.Sprint(got.Names()) != tt.want {
+			t.Errorf("ParseTargets(%q) = %v, want %s", tt.in, got.Names(), tt.want)
+		}
+	}
+}
