@@ -10,6 +10,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/schetask/schetask/publish"
 	"github.com/schetask/schetask/store"
 	"github.com/schetask/schetask/tasktype"
 )
@@ -34,6 +35,15 @@ type Activities struct {
 	Getenv func(string) string
 	// Alerts raises the alerts of runs; nil logs them only.
 	Alerts AlertRaiser
+	// HelperDir holds the runs' task helper sockets; "" turns the helper off.
+	HelperDir string
+	// NodePath is put first on a task's NODE_PATH (the Node helper's folder).
+	NodePath string
+	// Executable is the schetask binary, offered to tasks as SCHETASK_BIN
+	// for `"$SCHETASK_BIN" notify ...` from any language.
+	Executable string
+	// PublishTargets are the roots a task may publish to.
+	PublishTargets publish.Targets
 	Logger *slog.Logger
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/schetask/schetask/proc"
 	"github.com/schetask/schetask/store"
+	"github.com/schetask/schetask/taskhelper"
 	"github.com/schetask/schetask/tasktype"
 )
 
@@ -86,9 +87,22 @@ func (a *Activities) ExecTask(ctx context.Context, in ExecTaskInput) (ExecTaskRe
 	}
 	defer stderrR.Close()
 
+	var socket string
+	if a.HelperDir != "" {
+		srv, err := taskhelper.Listen(filepath.Join(a.HelperDir, fmt.Sprintf("run-%d.sock", in.RunID)),
+			&runHelper{a: a, in: in}, log)
+		if err != nil {
+			stdoutW.Close()
+			stderrW.Close()
+			return ExecTaskResult{ExitCode: tasktype.ExitSpawnFailed, Error: err.Error()}, nil
+		}
+		defer srv.Close()
+		socket = srv.Path()
+	}
+
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = dir
-	cmd.Env = a.taskEnv(in, dir, logPath)
+	cmd.Env = a.taskEnv(in, dir, logPath, socket)
 	cmd.Stdout, cmd.Stderr = stdoutW, stderrW
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	startErr := cmd.Start()

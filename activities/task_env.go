@@ -2,17 +2,34 @@ package activities
 
 import (
 	"strconv"
+	"strings"
 	"time"
+
+	"github.com/schetask/schetask/taskhelper"
 )
 
 // baseEnv are the worker variables every task gets; nothing else of the
 // worker's environment (its secrets, say) reaches a task unless named in
 // TaskEnv.
-var baseEnv = []string{"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "NODE_PATH"}
+var baseEnv = []string{"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR"}
 
-// taskEnv builds a task's environment from scratch.
-func (a *Activities) taskEnv(in ExecTaskInput, dir, logPath string) []string {
+// taskEnv builds a task's environment from scratch; socket is the run's
+// task helper socket ("" when off).
+func (a *Activities) taskEnv(in ExecTaskInput, dir, logPath, socket string) []string {
 	var env []string
+	nodePath := a.getenv("NODE_PATH")
+	if a.NodePath != "" {
+		nodePath = strings.Trim(a.NodePath+":"+nodePath, ":")
+	}
+	if nodePath != "" {
+		env = append(env, "NODE_PATH="+nodePath)
+	}
+	if socket != "" {
+		env = append(env, taskhelper.EnvSocket+"="+socket)
+	}
+	if a.Executable != "" {
+		env = append(env, "SCHETASK_BIN="+a.Executable)
+	}
 	for _, key := range append(append([]string(nil), baseEnv...), a.TaskEnv...) {
 		if v := a.getenv(key); v != "" {
 			env = append(env, key+"="+v)
