@@ -56,6 +56,33 @@ type Config struct {
 	// besides the fixed set (SCHETASK_TASK_ENV, comma separated).
 	TaskEnv []string
 
+	// ConsoleURL is the console's public base URL, for links in alerts
+	// (SCHETASK_CONSOLE_URL, default http://<SCHETASK_LISTEN>).
+	ConsoleURL string
+	// AlertRepeatInterval is the repeat limit: at most one alert per task
+	// and topic per this long (SCHETASK_ALERT_REPEAT_INTERVAL).
+	AlertRepeatInterval time.Duration
+	// AlertRetryMaxInterval caps the wait between two delivery tries of a
+	// channel (SCHETASK_ALERT_RETRY_MAX_INTERVAL).
+	AlertRetryMaxInterval time.Duration
+	// AlertGiveUpAfter is how long a channel is retried before its
+	// delivery is given up (SCHETASK_ALERT_GIVE_UP_AFTER).
+	AlertGiveUpAfter time.Duration
+	// MissedGrace is how late a run may start before it counts as missed
+	// (SCHETASK_MISSED_GRACE).
+	MissedGrace time.Duration
+	// MonitorInterval is how often the missed-run check runs
+	// (SCHETASK_MONITOR_INTERVAL).
+	MonitorInterval time.Duration
+	// Slack, Email and Webhook are the alert channels; a channel is on
+	// when its address is set.
+	Slack   SlackConfig
+	Email   EmailConfig
+	Webhook WebhookConfig
+	// PublishTargets are the roots tasks publish to, as name=/folder pairs
+	// (SCHETASK_PUBLISH_TARGETS, e.g. "pre=/resources/pre,prod=/resources/autostatic").
+	PublishTargets string
+
 	// DataDir holds the dev stack's Postgres cluster and Temporal database
 	// (SCHETASK_DATA_DIR, dev only).
 	DataDir string
@@ -75,28 +102,54 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	r := reader{getenv: getenv}
 	c := Config{
-		DatabaseURL:       r.str("SCHETASK_DATABASE_URL", ""),
-		TemporalAddress:   r.str("SCHETASK_TEMPORAL_ADDRESS", "localhost:7233"),
-		TemporalNamespace: r.str("SCHETASK_TEMPORAL_NAMESPACE", "default"),
-		TemporalUIURL:     r.str("SCHETASK_TEMPORAL_UI_URL", "http://localhost:8233"),
-		TaskQueue:         r.str("SCHETASK_TASK_QUEUE", "schetask"),
-		ScheduleIDPrefix:  r.str("SCHETASK_SCHEDULE_ID_PREFIX", "task-"),
-		TasksDir:          r.str("SCHETASK_TASKS_DIR", "task"),
-		ListenAddr:        r.str("SCHETASK_LISTEN", "127.0.0.1:8080"),
-		CatchupWindow:     r.duration("SCHETASK_CATCHUP_WINDOW", time.Minute),
-		ResyncInterval:    r.duration("SCHETASK_RESYNC_INTERVAL", 30*time.Second),
-		HeartbeatTimeout:  r.duration("SCHETASK_HEARTBEAT_TIMEOUT", 10*time.Second),
-		KillGrace:         r.duration("SCHETASK_KILL_GRACE", 5*time.Second),
-		MaxRunDuration:    r.duration("SCHETASK_MAX_RUN_DURATION", 24*time.Hour),
-		ReapInterval:      r.duration("SCHETASK_REAP_INTERVAL", 10*time.Second),
-		MaxConcurrentRuns: r.count("SCHETASK_MAX_CONCURRENT_RUNS", 100),
-		TaskEnv:           r.list("SCHETASK_TASK_ENV"),
+		DatabaseURL:           r.str("SCHETASK_DATABASE_URL", ""),
+		TemporalAddress:       r.str("SCHETASK_TEMPORAL_ADDRESS", "localhost:7233"),
+		TemporalNamespace:     r.str("SCHETASK_TEMPORAL_NAMESPACE", "default"),
+		TemporalUIURL:         r.str("SCHETASK_TEMPORAL_UI_URL", "http://localhost:8233"),
+		TaskQueue:             r.str("SCHETASK_TASK_QUEUE", "schetask"),
+		ScheduleIDPrefix:      r.str("SCHETASK_SCHEDULE_ID_PREFIX", "task-"),
+		TasksDir:              r.str("SCHETASK_TASKS_DIR", "task"),
+		ListenAddr:            r.str("SCHETASK_LISTEN", "127.0.0.1:8080"),
+		CatchupWindow:         r.duration("SCHETASK_CATCHUP_WINDOW", time.Minute),
+		ResyncInterval:        r.duration("SCHETASK_RESYNC_INTERVAL", 30*time.Second),
+		HeartbeatTimeout:      r.duration("SCHETASK_HEARTBEAT_TIMEOUT", 10*time.Second),
+		KillGrace:             r.duration("SCHETASK_KILL_GRACE", 5*time.Second),
+		MaxRunDuration:        r.duration("SCHETASK_MAX_RUN_DURATION", 24*time.Hour),
+		ReapInterval:          r.duration("SCHETASK_REAP_INTERVAL", 10*time.Second),
+		MaxConcurrentRuns:     r.count("SCHETASK_MAX_CONCURRENT_RUNS", 100),
+		TaskEnv:               r.list("SCHETASK_TASK_ENV"),
+		AlertRepeatInterval:   r.duration("SCHETASK_ALERT_REPEAT_INTERVAL", 30*time.Minute),
+		AlertRetryMaxInterval: r.duration("SCHETASK_ALERT_RETRY_MAX_INTERVAL", time.Minute),
+		AlertGiveUpAfter:      r.duration("SCHETASK_ALERT_GIVE_UP_AFTER", 24*time.Hour),
+		MissedGrace:           r.duration("SCHETASK_MISSED_GRACE", time.Minute),
+		MonitorInterval:       r.duration("SCHETASK_MONITOR_INTERVAL", 5*time.Second),
+		Slack: SlackConfig{
+			Token:      r.secret("SCHETASK_SLACK_TOKEN"),
+			WebhookURL: r.secret("SCHETASK_SLACK_WEBHOOK_URL"),
+			Channel:    r.str("SCHETASK_SLACK_CHANNEL", ""),
+			APIURL:     r.str("SCHETASK_SLACK_API_URL", ""),
+		},
+		Email: EmailConfig{
+			Addr:     r.str("SCHETASK_SMTP_ADDR", ""),
+			Username: r.str("SCHETASK_SMTP_USERNAME", ""),
+			Password: r.secret("SCHETASK_SMTP_PASSWORD"),
+			From:     r.str("SCHETASK_SMTP_FROM", ""),
+			TLS:      r.str("SCHETASK_SMTP_TLS", "starttls"),
+			CAFile:   r.str("SCHETASK_SMTP_CA_FILE", ""),
+			To:       r.list("SCHETASK_ALERT_EMAIL_TO"),
+		},
+		Webhook: WebhookConfig{
+			URL:    r.str("SCHETASK_WEBHOOK_URL", ""),
+			Secret: r.secret("SCHETASK_WEBHOOK_SECRET"),
+		},
+		PublishTargets:    r.str("SCHETASK_PUBLISH_TARGETS", ""),
 		DataDir:           r.str("SCHETASK_DATA_DIR", ".data"),
 		DevPostgresPort:   r.port("SCHETASK_DEV_PG_PORT", 55432),
 		DevTemporalPort:   r.port("SCHETASK_DEV_TEMPORAL_PORT", 7233),
 		DevTemporalUIPort: r.port("SCHETASK_DEV_TEMPORAL_UI_PORT", 8233),
 		TemporalCLI:       r.str("SCHETASK_TEMPORAL_CLI", "bin/temporal"),
 	}
+	c.ConsoleURL = strings.TrimRight(r.str("SCHETASK_CONSOLE_URL", "http://"+c.ListenAddr), "/")
 	if abs, err := filepath.Abs(c.TasksDir); err == nil {
 		c.TasksDir = abs
 	}
@@ -112,6 +165,11 @@ func Load(getenv func(string) string) (Config, error) {
 		{"SCHETASK_HEARTBEAT_TIMEOUT", c.HeartbeatTimeout},
 		{"SCHETASK_MAX_RUN_DURATION", c.MaxRunDuration},
 		{"SCHETASK_REAP_INTERVAL", c.ReapInterval},
+		{"SCHETASK_ALERT_REPEAT_INTERVAL", c.AlertRepeatInterval},
+		{"SCHETASK_ALERT_RETRY_MAX_INTERVAL", c.AlertRetryMaxInterval},
+		{"SCHETASK_ALERT_GIVE_UP_AFTER", c.AlertGiveUpAfter},
+		{"SCHETASK_MISSED_GRACE", c.MissedGrace},
+		{"SCHETASK_MONITOR_INTERVAL", c.MonitorInterval},
 	} {
 		if d.val <= 0 {
 			r.errs = append(r.errs, fmt.Errorf("%s: must be positive, got %s", d.key, d.val))
@@ -119,6 +177,9 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if c.HeartbeatTimeout < 2*time.Second {
 		r.errs = append(r.errs, fmt.Errorf("SCHETASK_HEARTBEAT_TIMEOUT: must be at least 2s, got %s", c.HeartbeatTimeout))
+	}
+	if c.Email.Enabled() && c.Email.From == "" {
+		r.errs = append(r.errs, errors.New("SCHETASK_SMTP_FROM: required when SCHETASK_SMTP_ADDR is set"))
 	}
 	if c.KillGrace < 0 {
 		r.errs = append(r.errs, fmt.Errorf("SCHETASK_KILL_GRACE: must not be negative, got %s", c.KillGrace))
@@ -140,6 +201,26 @@ func (c Config) RequireDatabase() error {
 type reader struct {
 	getenv func(string) string
 	errs   []error
+}
+
+// secret reads key, or the file named by key_FILE (for Docker and
+// Kubernetes secrets); setting both is an error.
+func (r *reader) secret(key string) Secret {
+	v := strings.TrimSpace(r.getenv(key))
+	file := strings.TrimSpace(r.getenv(key + "_FILE"))
+	switch {
+	case v != "" && file != "":
+		r.errs = append(r.errs, fmt.Errorf("%s and %s_FILE: set one, not both", key, key))
+	case file != "":
+		b, err := os.ReadFile(file)
+		if err != nil {
+			// The path is not secret; the error says why it cannot be read.
+			r.errs = append(r.errs, fmt.Errorf("%s_FILE: %w", key, err))
+			return Secret{}
+		}
+		return NewSecret(strings.TrimSpace(string(b)))
+	}
+	return NewSecret(v)
 }
 
 func (r *reader) str(key, def string) string {
@@ -197,3 +278,52 @@ func (r *reader) list(key string) []string {
 	}
 	return out
 }
+
+// SlackConfig configures the Slack channel: a bot token (chat.postMessage
+// to Channel or the task's slack_channel), or else an incoming webhook.
+type SlackConfig struct {
+	// Token is a bot token, xoxb-… (SCHETASK_SLACK_TOKEN or _FILE).
+	Token Secret
+	// WebhookURL is an incoming webhook (SCHETASK_SLACK_WEBHOOK_URL or _FILE).
+	WebhookURL Secret
+	// Channel is the default channel for the bot token (SCHETASK_SLACK_CHANNEL).
+	Channel string
+	// APIURL replaces Slack's API base URL (SCHETASK_SLACK_API_URL), for
+	// proxies and tests.
+	APIURL string
+}
+
+// Enabled reports whether Slack is configured.
+func (c SlackConfig) Enabled() bool { return c.Token.IsSet() || c.WebhookURL.IsSet() }
+
+// EmailConfig configures alert e-mail over SMTP.
+type EmailConfig struct {
+	// Addr is the SMTP server, host:port (SCHETASK_SMTP_ADDR).
+	Addr string
+	// Username and Password authenticate (SCHETASK_SMTP_USERNAME,
+	// SCHETASK_SMTP_PASSWORD or _FILE).
+	Username string
+	Password Secret
+	// From is the sender address (SCHETASK_SMTP_FROM).
+	From string
+	// TLS is starttls (default, required), tls (implicit) or none (SCHETASK_SMTP_TLS).
+	TLS string
+	// CAFile is an extra CA certificate to trust, PEM (SCHETASK_SMTP_CA_FILE).
+	CAFile string
+	// To are the recipients of tasks without e-mail owners (SCHETASK_ALERT_EMAIL_TO).
+	To []string
+}
+
+// Enabled reports whether e-mail is configured.
+func (c EmailConfig) Enabled() bool { return c.Addr != "" }
+
+// WebhookConfig configures the generic JSON webhook.
+type WebhookConfig struct {
+	// URL receives the POSTs (SCHETASK_WEBHOOK_URL).
+	URL string
+	// Secret signs each body, HMAC-SHA256 (SCHETASK_WEBHOOK_SECRET or _FILE).
+	Secret Secret
+}
+
+// Enabled reports whether the webhook is configured.
+func (c WebhookConfig) Enabled() bool { return c.URL != "" }

@@ -1,6 +1,12 @@
 package config
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -62,5 +68,43 @@ func TestRequireDatabase(t *testing.T) {
 	t.Parallel()
 	if err := (Config{}).RequireDatabase(); err == nil || !strings.Contains(err.Error(), "SCHETASK_DATABASE_URL") {
 		t.Errorf("RequireDatabase without a URL = %v", err)
+	}
+}
+
+func TestSecretsComeFromEnvOrFileAndAreNeverPrinted(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(file, []byte("xoxb-from-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"SCHETASK_SLACK_TOKEN_FILE": file, "SCHETASK_WEBHOOK_SECRET": "hmac-s3cret",
+		"SCHETASK_WEBHOOK_URL": "https://hooks.example/x", "SCHETASK_SMTP_ADDR": "mail:587",
+		"SCHETASK_SMTP_FROM": "schetask@example.com", "SCHETASK_SMTP_PASSWORD": "smtp-s3cret"}
+	c, err := Load(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Slack.Token.Reveal() != "xoxb-from-file" || c.Webhook.Secret.Reveal() != "hmac-s3cret" || c.Email.Password.Reveal() != "smtp-s3cret" {
+		t.Fatalf("secrets not read: %q %q %q", c.Slack.Token.Reveal(), c.Webhook.Secret.Reveal(), c.Email.Password.Reveal())
+	}
+	var logged bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("config", "config", c, "token", c.Slack.Token)
+	j, _ := json.Marshal(c)
+	for _, out := range []string{fmt.Sprintf("%v %+v %#v", c, c, c), logged.String(), string(j)} {
+		for _, secret := range []string{"xoxb-from-file", "hmac-s3cret", "smtp-s3cret"} {
+			if strings.Contains(out, secret) {
+				t.Errorf("%q printed in %s", secret, out)
+			}
+		}
+	}
+
+	_, err = Load(func(k string) string {
+		return map[string]string{"SCHETASK_SLACK_TOKEN": "a", "SCHETASK_SLACK_TOKEN_FILE": file,
+			"SCHETASK_WEBHOOK_SECRET_FILE": "/nonexistent/secret", "SCHETASK_SMTP_ADDR": "mail:25"}[k]
+	})
+	for _, want := range []string{"SCHETASK_SLACK_TOKEN and SCHETASK_SLACK_TOKEN_FILE: set one", "SCHETASK_WEBHOOK_SECRET_FILE:", "SCHETASK_SMTP_FROM: required"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v lacks %q", err, want)
+		}
 	}
 }

@@ -1,0 +1,106 @@
+package monitor
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/schetask/schetask/alert"
+	"github.com/schetask/schetask/internal/testenv"
+	"github.com/schetask/schetask/store"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// TestCheckMissedComparesTheRuleWithTheRuns plays a day of fires against
+// run rows on a fake clock, in a real database, and checks which missed
+// alerts are recorded.
+func TestCheckMissedComparesTheRuleWithTheRuns(t *testing.T) {
+	t0 := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name     string
+		rule     string
+		zone     string
+		status   int
+		syncErr  string
+		ranAt    []time.Duration // after t0
+		checksAt []time.Duration // after t0, in order
+		want     []string        // titles recorded
+	}{
+		{name: "one gap among runs", rule: "*/10 * * * * *", status: 1,
+			ranAt: []time.Duration{10 * time.Second, 20 * time.Second, 40 * time.Second}, checksAt: []time.Duration{45 * time.Second},
+			want: []string{"missed the run due at 2026-11-25 10:00:30 UTC"}},
+		{name: "a gap is reported once over several checks", rule: "*/10 * * * * *", status: 1,
+			ranAt:    []time.Duration{10 * time.Second},
+			checksAt: []time.Duration{25 * time.Second, 26 * time.Second, 45 * time.Second},
+			want:     []string{"missed the run due at 2026-11-25 10:00:20 UTC", "missed 2 runs due from 2026-11-25 10:00:30 UTC to 2026-11-25 10:00:40 UTC"}},
+		{name: "runs within the grace period are not missed yet", rule: "*/10 * * * * *", status: 1,
+			ranAt: []time.Duration{10 * time.Second}, checksAt: []time.Duration{21 * time.Second}},
+		{name: "paused tasks miss nothing", rule: "*/10 * * * * *", status: 0, checksAt: []time.Duration{time.Minute}},
+		{name: "killed-and-paused tasks miss nothing", rule: "*/10 * * * * *", status: 2, checksAt: []time.Duration{time.Minute}},
+		{name: "a rule sync could not apply is not checked", rule: "*/10 * * * * *", status: 1, syncErr: "not synced",
+			checksAt: []time.Duration{time.Minute}},
+		{name: "five-field rules in a time zone", rule: "5 * * * *", zone: "Asia/Shanghai", status: 1,
+			ranAt: []time.Duration{5 * time.Minute}, checksAt: []time.Duration{3 * time.Hour},
+			want: []string{"missed 2 runs due from 2026-11-25 19:05:00 CST to 2026-11-25 20:05:00 CST"}},
+		{name: "day of month or day of week, as in cron", rule: "0 0 26 * 5", status: 1,
+			checksAt: []time.Duration{72 * time.Hour},
+			// 2026-11-26 is a Thursday (the 26th), 2026-11-27 a Friday.
+			want: []string{"missed 2 runs due from 2026-11-26 00:00:00 UTC to 2026-11-27 00:00:00 UTC"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := testenv.New(t)
+			ctx := context.Background()
+			zone := tt.zone
+			if zone == "" {
+				zone = "UTC"
+			}
+			exec(t, env.Store, `INSERT INTO t_task_list (task_name, rule, time_zone, task_status) VALUES ('t', $1, $2, $3)`, tt.rule, zone, tt.status)
+			exec(t, env.Store, `UPDATE t_task_list SET updated_at = $1`, t0)
+			if tt.syncErr != "" {
+				if err := env.Store.SetSyncState(ctx, store.SyncState{TaskName: "t", Error: tt.syncErr}); err != nil {
+					t.Fatal(err)
+				}
+				exec(t, env.Store, `UPDATE t_task_sync SET synced_at = $1`, t0)
+			}
+			for i, d := range tt.ranAt {
+				exec(t, env.Store, `INSERT INTO t_task_exec_list (task_name, task_version, workflow_id, run_id, scheduled_time)
+					VALUES ('t', $1, $1, $1, $2)`, fmt.Sprint(i), t0.Add(d))
+			}
+			raiser := alert.NewRaiser(env.Config, env.Store, env.Temporal, env.Logger)
+			var now time.Time
+			m := New(env.Config, env.Store, raiser, env.Logger)
+			m.Grace, m.Lookback, m.Now = 2*time.Second, 7*24*time.Hour, func() time.Time { return now }
+			for _, at := range tt.checksAt {
+				now = t0.Add(at)
+				if _, err := m.CheckMissed(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			rows, err := env.Store.ListAlerts(ctx, "t", 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for i := len(rows) - 1; i >= 0; i-- {
+				if rows[i].Kind != string(alert.KindMissed) {
+					t.Errorf("alert kind %s", rows[i].Kind)
+				}
+				got = append(got, strings.TrimPrefix(rows[i].Title, "still missing runs: "))
+			}
+			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+				t.Errorf("missed alerts:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+			}
+		})
+	}
+}
+
+func exec(t *testing.T, st *store.Store, q string, args ...any) {
+	t.Helper()
+	if _, err := st.Pool().Exec(context.Background(), q, args...); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+}
