@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/schetask/schetask/config"
 	"github.com/schetask/schetask/store"
 )
 
@@ -155,16 +156,18 @@ func (r *Raiser) DispatchPending(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	n := 0
-	var errs []error
 	for _, row := range rows {
 		if err := r.dispatch(ctx, row); err != nil {
-			errs = append(errs, err)
-			continue
+			// Temporal is still away, most likely: try the rest next time.
+			return n, err
 		}
 		n++
 	}
-	return n, errors.Join(errs...)
+	return n, nil
 }
+
+// dispatchTimeout bounds one attempt to start an alert's delivery.
+const dispatchTimeout = 3 * time.Second
 
 // WorkflowID is the id of an alert's Notify workflow.
 func (r *Raiser) WorkflowID(alertID int64) string {
@@ -178,7 +181,11 @@ func (r *Raiser) dispatch(ctx context.Context, row store.AlertRow) error {
 	if err != nil {
 		return err
 	}
-	_, err = r.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+	// While Temporal is down the SDK would retry for a long time; the alert
+	// is safe in t_task_alert, so give up soon and let DispatchPending retry.
+	startCtx, cancel := context.WithTimeout(ctx, dispatchTimeout)
+	defer cancel()
+	_, err = r.Client.ExecuteWorkflow(startCtx, client.StartWorkflowOptions{
 		ID:                       r.WorkflowID(row.ID),
 		TaskQueue:                r.TaskQueue,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
@@ -266,4 +273,12 @@ func (r *Raiser) TaskDeleted(ctx context.Context, name string) error {
 		return err
 	}
 	return r.Store.ForgetAlertState(ctx, name)
+}
+
+// NewRaiser makes the Raiser a schetask process uses.
+func NewRaiser(cfg config.Config, st *store.Store, c client.Client, logger *slog.Logger) *Raiser {
+	return &Raiser{Store: st, Client: c, TaskQueue: cfg.TaskQueue, WorkflowIDPrefix: cfg.ScheduleIDPrefix,
+		RepeatEvery: cfg.AlertRepeatInterval, RetryMaxInterval: cfg.AlertRetryMaxInterval,
+		GiveUpAfter: cfg.AlertGiveUpAfter, ConsoleURL: cfg.ConsoleURL, TemporalUIURL: cfg.TemporalUIURL,
+		Namespace: cfg.TemporalNamespace, Logger: logger.With(slog.String("component", "alert"))}
 }

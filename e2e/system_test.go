@@ -13,8 +13,10 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/schetask/schetask/alert"
 	"github.com/schetask/schetask/control"
 	"github.com/schetask/schetask/internal/testenv"
+	"github.com/schetask/schetask/monitor"
 	tasksync "github.com/schetask/schetask/sync"
 	"github.com/schetask/schetask/tasktype"
 	"github.com/schetask/schetask/worker"
@@ -31,26 +33,39 @@ type system struct {
 	control *control.Control
 	stopW   context.CancelFunc
 	wDone   chan struct{}
+	// cli is offered to tasks as SCHETASK_BIN when set.
+	cli string
 }
 
-func startSystem(t *testing.T, withWorker bool) *system {
+// startSystem runs sync (with its monitor and deletion alerts) and, when
+// asked, a worker, as `schetask all` does; opts adjust the test's world
+// first.
+func startSystem(t *testing.T, withWorker bool, opts ...func(*testenv.Env)) *system {
 	t.Helper()
 	env := testenv.New(t)
+	for _, o := range opts {
+		o(env)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &system{env: env, layout: tasktype.Layout{Root: env.Config.TasksDir},
 		control: &control.Control{Store: env.Store, Client: env.Temporal, ScheduleIDPrefix: env.Config.ScheduleIDPrefix}}
 	syncDone := make(chan struct{})
+	raiser := alert.NewRaiser(env.Config, env.Store, env.Temporal, env.Logger)
 	syncer := tasksync.New(env.Config, env.Store, env.Temporal, env.Logger)
+	syncer.OnTaskDeleted = raiser.TaskDeleted
+	mon := monitor.New(env.Config, env.Store, raiser, env.Logger)
 	go func() { defer close(syncDone); _ = syncer.Run(ctx) }()
+	monDone := make(chan struct{})
+	go func() { defer close(monDone); _ = mon.Run(ctx) }()
 	if withWorker {
 		s.startWorker(t)
 	}
 	t.Cleanup(func() {
 		cancel()
 		<-syncDone
+		<-monDone
 		if s.stopW != nil {
-			s.stopW()
-			<-s.wDone
+			s.stopWorker()
 		}
 		// Schedules outlive the test's database; remove them.
 		iter, err := env.Temporal.ScheduleClient().List(context.Background(), clientListOptions)
@@ -75,9 +90,19 @@ func (s *system) startWorker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if s.cli != "" {
+		w.OfferCLI(s.cli)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stopW, s.wDone = cancel, make(chan struct{})
 	go func() { defer close(s.wDone); _ = w.Run(ctx) }()
+}
+
+// stopWorker stops the worker and waits until it is gone.
+func (s *system) stopWorker() {
+	s.stopW()
+	<-s.wDone
+	s.stopW = nil
 }
 
 // writeTask deploys a task folder with the given files.

@@ -15,6 +15,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/schetask/schetask/alert"
+	"github.com/schetask/schetask/config"
 	"github.com/schetask/schetask/rule"
 	"github.com/schetask/schetask/store"
 	"github.com/schetask/schetask/tasktype"
@@ -194,4 +195,10 @@ func (m *Monitor) logger() *slog.Logger {
 		return m.Logger
 	}
 	return slog.Default()
+}
+
+// New makes the Monitor of the configuration.
+func New(cfg config.Config, st *store.Store, alerts Raiser, logger *slog.Logger) *Monitor {
+	return &Monitor{Store: st, Alerts: alerts, Grace: cfg.MissedGrace, Interval: cfg.MonitorInterval,
+		Lookback: 24 * time.Hour, Logger: logger.With(slog.String("component", "monitor"))}
 }

@@ -1,6 +1,7 @@
-// Package worker wires RunTask and its activities to a Temporal task queue
-// and, on each host, kills the processes that a dead worker left behind.
-// Any number of workers may poll the same queue; Temporal shares the runs.
+// Package worker wires RunTask, Notify and their activities to a Temporal
+// task queue and, on each host, kills the processes that a dead worker
+// left behind. Any number of workers may poll the same queue; Temporal
+// shares the runs and the alert deliveries.
 package worker
 
 import (
@@ -12,11 +13,16 @@ import (
 
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/schetask/schetask/activities"
+	"github.com/schetask/schetask/alert"
 	"github.com/schetask/schetask/config"
+	"github.com/schetask/schetask/notify"
 	"github.com/schetask/schetask/proc"
+	"github.com/schetask/schetask/publish"
 	"github.com/schetask/schetask/store"
+	"github.com/schetask/schetask/taskhelper"
 	"github.com/schetask/schetask/tasktype"
 	"github.com/schetask/schetask/workflows"
 )
@@ -29,6 +35,7 @@ type Worker struct {
 	host       string
 	activities *activities.Activities
 	worker     sdkworker.Worker
+	helperDir  string
 }
 
 // New builds a worker on the configured task queue.
@@ -41,6 +48,24 @@ func New(cfg config.Config, st *store.Store, c client.Client, logger *slog.Logge
 	if err != nil {
 		return nil, fmt.Errorf("worker identity: %w", err)
 	}
+	targets, err := publish.ParseTargets(cfg.PublishTargets)
+	if err != nil {
+		return nil, fmt.Errorf("SCHETASK_PUBLISH_TARGETS: %w", err)
+	}
+	channels, err := notify.FromConfig(cfg, nil)
+	if err != nil {
+		return nil, err
+	}
+	// Task helper sockets and the Node helper live in a folder of this
+	// worker's own, removed when it stops.
+	helperDir, err := os.MkdirTemp("", "schetask-worker-")
+	if err != nil {
+		return nil, fmt.Errorf("task helper folder: %w", err)
+	}
+	nodePath, err := taskhelper.InstallNode(helperDir)
+	if err != nil {
+		return nil, err
+	}
 	acts := &activities.Activities{
 		Store:             st,
 		Layout:            tasktype.Layout{Root: cfg.TasksDir},
@@ -50,6 +75,10 @@ func New(cfg config.Config, st *store.Store, c client.Client, logger *slog.Logge
 		KillGrace:         cfg.KillGrace,
 		HeartbeatInterval: min(time.Second, cfg.HeartbeatTimeout/3),
 		TaskEnv:           cfg.TaskEnv,
+		Alerts:            alert.NewRaiser(cfg, st, c, logger),
+		HelperDir:         helperDir,
+		NodePath:          nodePath,
+		PublishTargets:    targets,
 		Logger:            logger.With(slog.String("component", "activities")),
 	}
 	w := sdkworker.New(c, cfg.TaskQueue, sdkworker.Options{
@@ -61,13 +90,25 @@ func New(cfg config.Config, st *store.Store, c client.Client, logger *slog.Logge
 		MaxConcurrentActivityExecutionSize: cfg.MaxConcurrentRuns,
 	})
 	w.RegisterWorkflow(workflows.RunTask)
+	w.RegisterWorkflowWithOptions(workflows.Notify, workflow.RegisterOptions{Name: alert.NotifyWorkflow})
 	w.RegisterActivity(acts)
+	w.RegisterActivity(&notify.Deliverer{Channels: channels, Store: st, Logger: logger.With(slog.String("component", "notify"))})
+	var names []string
+	for _, ch := range channels {
+		names = append(names, ch.Name())
+	}
+	logger.Info("alert channels", slog.Any("channels", names), slog.Any("publish_targets", targets.Names()))
 	return &Worker{cfg: cfg, store: st, logger: logger.With(slog.String("component", "worker")),
-		host: host, activities: acts, worker: w}, nil
+		host: host, activities: acts, worker: w, helperDir: helperDir}, nil
 }
+
+// OfferCLI gives tasks the schetask binary as SCHETASK_BIN, so any
+// language can run `"$SCHETASK_BIN" notify <message>`.
+func (w *Worker) OfferCLI(path string) { w.activities.Executable = path }
 
 // Run kills orphans left on this host, then polls for work until ctx ends.
 func (w *Worker) Run(ctx context.Context) error {
+	defer os.RemoveAll(w.helperDir)
 	if _, err := w.ReapOrphans(ctx); err != nil {
 		w.logger.Error("reap orphans", slog.Any("error", err))
 	}

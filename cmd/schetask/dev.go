@@ -56,6 +56,11 @@ func runDev(ctx context.Context, logger *slog.Logger) error {
 	if cfg.DatabaseURL == "" {
 		cfg.DatabaseURL = pg.URL()
 	}
+	if cfg.PublishTargets == "" {
+		// The seed's pre and prod roots, kept under .data/ for a try-out.
+		cfg.PublishTargets = "pre=" + filepath.Join(cfg.DataDir, "publish", "pre") +
+			",prod=" + filepath.Join(cfg.DataDir, "publish", "prod")
+	}
 	cfg.TemporalAddress = temporal.Address()
 	cfg.TemporalUIURL = temporal.UIURL()
 	if err := migrate(ctx, cfg); err != nil {

@@ -7,6 +7,8 @@
 //	schetask sync      reconcile t_task_list into Temporal schedules
 //	schetask web       serve the console
 //	schetask migrate   apply database migrations
+//	schetask notify    (inside a task) raise the task's own alert
+//	schetask publish   (inside a task) publish publish/ to targets
 //
 // Configuration comes from SCHETASK_* environment variables (see README).
 package main
@@ -22,6 +24,14 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && (os.Args[1] == "notify" || os.Args[1] == "publish") {
+		// Inside a task: plain messages on stderr, for the task's log.
+		if err := runHelperCommand(context.Background(), os.Args[1], os.Args[2:]); err != nil {
+			fmt.Fprintf(os.Stderr, "schetask %s: %v\n", os.Args[1], err)
+			os.Exit(1)
+		}
+		return
+	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -51,6 +61,10 @@ commands:
   sync      reconcile t_task_list into Temporal schedules
   web       serve the console
   migrate   apply database migrations
+
+inside a task (they use the run's SCHETASK_HELPER_SOCKET):
+  notify <message>       raise the task's own alert to its owners
+  publish <target>...    copy the run's publish/ folder to the targets
 `
 
 func run(ctx context.Context, args []string, logger *slog.Logger) error {

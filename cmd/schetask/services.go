@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/log"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/schetask/schetask/alert"
 	"github.com/schetask/schetask/config"
+	"github.com/schetask/schetask/monitor"
 	"github.com/schetask/schetask/store"
 	tasksync "github.com/schetask/schetask/sync"
 	"github.com/schetask/schetask/webui"
@@ -82,12 +85,21 @@ func startServices(ctx context.Context, cfg config.Config, logger *slog.Logger, 
 	for _, name := range services {
 		switch name {
 		case "sync":
+			// Sync also runs the monitor: both read t_task_list, and both
+			// are needed once per installation.
+			raiser := alert.NewRaiser(cfg, st, c, logger)
 			s := tasksync.New(cfg, st, c, logger)
+			s.OnTaskDeleted = raiser.TaskDeleted
+			m := monitor.New(cfg, st, raiser, logger)
 			g.Go(func() error { return s.Run(ctx) })
+			g.Go(func() error { return m.Run(ctx) })
 		case "worker":
 			w, err := worker.New(cfg, st, c, logger)
 			if err != nil {
 				return err
+			}
+			if exe, err := os.Executable(); err == nil {
+				w.OfferCLI(exe)
 			}
 			g.Go(func() error { return w.Run(ctx) })
 		case "web":

@@ -1,23 +1,40 @@
 // gold: the example task, modelled on the seed system's. It fetches a
-// (made-up) gold price, publishes it as JSON, and logs what it did.
+// (made-up) gold price, writes it to publish/, publishes it to the `prod`
+// target, and raises its own alert when the price is above a threshold.
 // schetask runs it as `node index.js` inside task/gold/, with the
-// SCHETASK_* environment described in the README.
+// SCHETASK_* environment and the `schetask` helper module described in
+// the README.
 'use strict';
 const fs = require('fs');
 const path = require('path');
+const { config, notify, publish } = require('schetask');
 
-const publishDir = process.env.SCHETASK_PUBLISH_DIR || path.join(__dirname, 'publish');
-const scheduled = process.env.SCHETASK_SCHEDULED_TIME || new Date().toISOString();
+// GOLD_ALERT_ABOVE reaches the task when the worker lists it in SCHETASK_TASK_ENV.
+const alertAbove = Number(config.env.GOLD_ALERT_ABOVE || 2345);
 
-const price = {
-  symbol: 'XAU',
-  currency: 'USD',
-  price: Number((2300 + Math.random() * 50).toFixed(2)),
-  scheduledTime: scheduled,
-  version: process.env.SCHETASK_TASK_VERSION || null,
-};
+async function main() {
+  const price = {
+    symbol: 'XAU',
+    currency: 'USD',
+    price: Number((2300 + Math.random() * 50).toFixed(2)),
+    scheduledTime: config.scheduledTime,
+    version: config.version,
+  };
+  fs.mkdirSync(config.publishDir, { recursive: true });
+  fs.writeFileSync(path.join(config.publishDir, 'gold_price.json'), JSON.stringify(price, null, 2) + '\n');
+  console.log(`gold: price ${price.price} ${price.currency} for ${config.scheduledTime}`);
 
-fs.mkdirSync(publishDir, { recursive: true });
-fs.writeFileSync(path.join(publishDir, 'gold_price.json'), JSON.stringify(price, null, 2) + '\n');
-console.log(`gold: published ${price.price} ${price.currency} for ${scheduled}`);
-console.error('gold: this line goes to stderr, and so to the run row');
+  const published = await publish(['prod']);
+  for (const p of published) console.log(`gold: published ${p.files.join(', ')} to ${p.target} (${p.path})`);
+
+  if (price.price > alertAbove) {
+    const { sent } = await notify(`gold price ${price.price} ${price.currency} is above ${alertAbove}`);
+    console.log(`gold: alert raised (${sent ? 'sent' : 'held back by the repeat limit'})`);
+  }
+  console.error('gold: this line goes to stderr, and so to the run row');
+}
+
+main().catch((err) => {
+  console.error(`gold: ${err.stack || err}`);
+  process.exit(101);
+});

@@ -1,0 +1,43 @@
+package notify
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/schetask/schetask/config"
+)
+
+// FromConfig builds the channels the configuration turns on, in the order
+// slack, email, webhook. hc is the HTTP client (a 30-second one when nil).
+func FromConfig(cfg config.Config, hc *http.Client) ([]Channel, error) {
+	if hc == nil {
+		hc = &http.Client{Timeout: 30 * time.Second}
+	}
+	var chans []Channel
+	if cfg.Slack.Enabled() {
+		s, err := NewSlack(SlackConfig{Token: cfg.Slack.Token, WebhookURL: cfg.Slack.WebhookURL,
+			Channel: cfg.Slack.Channel, APIURL: cfg.Slack.APIURL}, hc)
+		if err != nil {
+			return nil, fmt.Errorf("slack: %w", err)
+		}
+		chans = append(chans, s)
+	}
+	if cfg.Email.Enabled() {
+		e, err := NewEmail(EmailConfig{Addr: cfg.Email.Addr, Username: cfg.Email.Username,
+			Password: cfg.Email.Password, From: cfg.Email.From, TLS: cfg.Email.TLS, CAFile: cfg.Email.CAFile,
+			To: cfg.Email.To})
+		if err != nil {
+			return nil, fmt.Errorf("email: %w", err)
+		}
+		chans = append(chans, e)
+	}
+	if cfg.Webhook.Enabled() {
+		w, err := NewWebhook(WebhookConfig{URL: cfg.Webhook.URL, Secret: cfg.Webhook.Secret}, hc)
+		if err != nil {
+			return nil, fmt.Errorf("webhook: %w", err)
+		}
+		chans = append(chans, w)
+	}
+	return chans, nil
+}
