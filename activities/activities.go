@@ -44,7 +44,7 @@ type Activities struct {
 	Executable string
 	// PublishTargets are the roots a task may publish to.
 	PublishTargets publish.Targets
-	Logger *slog.Logger
+	Logger         *slog.Logger
 }
 
 func (a *Activities) getenv(key string) string {

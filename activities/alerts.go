@@ -31,7 +31,7 @@ func (a *Activities) AlertTimeout(ctx context.Context, in TimeoutAlertInput) err
 		what = "it is being killed (timeout_action kill)"
 	}
 	return a.raise(ctx, alert.Event{Kind: alert.KindTimeout, TaskName: in.TaskName, RunID: in.RunID,
-		Key: fmt.Sprintf("timeout:%d", in.RunID),
+		Key:   fmt.Sprintf("timeout:%d", in.RunID),
 		Title: fmt.Sprintf("run #%d passed its timeout of %s", in.RunID, in.Timeout),
 		Text:  fmt.Sprintf("The run has been going for longer than the task's timeout of %s; %s.", in.Timeout, what)})
 }

@@ -68,7 +68,7 @@ func TestRunTaskOutcomes(t *testing.T) {
 		wantCode   int
 		// wantTimeoutAlert is "" (none), "killed" or "goes on".
 		wantTimeoutAlert string
-		wantNoExec bool
+		wantNoExec       bool
 	}{
 		{name: "exit 0 succeeds", exec: func(context.Context) (activities.ExecTaskResult, error) {
 			return activities.ExecTaskResult{ExitCode: 0}, nil
