@@ -387,19 +387,28 @@ func TestMissedRunAlertWhenTemporalIsDown(t *testing.T) {
 
 // TestSlackOutageDelaysTheAlertAndLosesNothing keeps Slack down while an
 // alert is raised: e-mail and the webhook get it at once, Slack once it
-// is back, exactly once.
+// is back, exactly once. Slack stays down for three refused tries, or for
+// SCHETASK_TEST_SLACK_OUTAGE (say 1m) when set.
 func TestSlackOutageDelaysTheAlertAndLosesNothing(t *testing.T) {
+	var outage time.Duration
+	if v := os.Getenv("SCHETASK_TEST_SLACK_OUTAGE"); v != "" {
+		var err error
+		if outage, err = time.ParseDuration(v); err != nil {
+			t.Fatalf("SCHETASK_TEST_SLACK_OUTAGE: %v", err)
+		}
+	}
 	ch, opt := withChannels(t, time.Hour)
 	ch.slack.SetDown(true)
+	downSince := time.Now()
 	s := startSystem(t, true, opt)
 	s.writeTask(t, "broken", map[string]string{"index.sh": "echo boom >&2; exit 7\n"})
 	s.insertTask(t, "broken", "0 0 1 1 *", "")
 	s.runNow(t, "broken")
-	testenv.Eventually(t, 30*time.Second, func() string {
+	testenv.Eventually(t, 30*time.Second+outage, func() string {
 		if len(ch.mailsFor("broken")) != 1 || len(ch.webhookAlerts("broken")) != 1 {
 			return ch.counts("broken")
 		}
-		if n := ch.slack.Refused(); n < 3 {
+		if n := ch.slack.Refused(); n < 3 || time.Since(downSince) < outage {
 			return fmt.Sprintf("slack refused %d tries so far", n)
 		}
 		return ""
@@ -408,7 +417,10 @@ func TestSlackOutageDelaysTheAlertAndLosesNothing(t *testing.T) {
 		t.Fatal("slack got a message while down")
 	}
 	ch.slack.SetDown(false)
+	up := time.Now()
 	ch.waitAlerts(t, "broken", 1, 30*time.Second)
+	t.Logf("slack down %s (%d tries refused); message arrived %s after it came back",
+		up.Sub(downSince).Round(time.Millisecond), ch.slack.Refused(), time.Since(up).Round(time.Millisecond))
 	rows := s.alertRows(t, "broken")
 	testenv.Eventually(t, 10*time.Second, func() string {
 		rows = s.alertRows(t, "broken")
