@@ -52,8 +52,12 @@ func (h *runHelper) Publish(ctx context.Context, targets []string) (taskhelper.R
 	}
 	for _, t := range targets {
 		if _, ok := h.a.PublishTargets[t]; !ok {
+			configured := strings.Join(h.a.PublishTargets.Names(), ", ")
+			if configured == "" {
+				configured = "none"
+			}
 			return taskhelper.Response{}, fmt.Errorf("%w %q (configured: %s; see SCHETASK_PUBLISH_TARGETS)",
-				publish.ErrUnknownTarget, t, strings.Join(h.a.PublishTargets.Names(), ", "))
+				publish.ErrUnknownTarget, t, configured)
 		}
 	}
 	var resp taskhelper.Response

@@ -38,6 +38,10 @@ type Monitor struct {
 	// Lookback bounds how far back a check looks (after the monitor itself
 	// was down, say).
 	Lookback time.Duration
+	// Settle is how long after a schedule is created or changed its fires
+	// are not checked: Temporal's scheduler drops fires due before it first
+	// runs, which can be a second or more after the create call.
+	Settle time.Duration
 	Logger   *slog.Logger
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
@@ -125,6 +129,7 @@ func (m *Monitor) checkTask(ctx context.Context, t tasktype.Task) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	from = from.Add(m.Settle)
 	if mark != nil && mark.After(from) {
 		from = *mark
 	}
@@ -200,5 +205,5 @@ func (m *Monitor) logger() *slog.Logger {
 // New makes the Monitor of the configuration.
 func New(cfg config.Config, st *store.Store, alerts Raiser, logger *slog.Logger) *Monitor {
 	return &Monitor{Store: st, Alerts: alerts, Grace: cfg.MissedGrace, Interval: cfg.MonitorInterval,
-		Lookback: 24 * time.Hour, Logger: logger.With(slog.String("component", "monitor"))}
+		Lookback: 24 * time.Hour, Settle: 5 * time.Second, Logger: logger.With(slog.String("component", "monitor"))}
 }

@@ -175,6 +175,8 @@ func New(t testing.TB) *Env {
 	cfg.KillGrace = time.Second
 	cfg.ReapInterval = time.Second
 	cfg.CatchupWindow = 10 * time.Second
+	publishRoot := t.TempDir()
+	cfg.PublishTargets = "pre=" + filepath.Join(publishRoot, "pre") + ",prod=" + filepath.Join(publishRoot, "prod")
 
 	st, err := store.Open(ctx, dbURL)
 	if err != nil {
