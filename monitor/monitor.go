@@ -42,7 +42,7 @@ type Monitor struct {
 	// are not checked: Temporal's scheduler drops fires due before it first
 	// runs, which can be a second or more after the create call.
 	Settle time.Duration
-	Logger   *slog.Logger
+	Logger *slog.Logger
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 }
