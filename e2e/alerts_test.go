@@ -152,13 +152,16 @@ const { notify } = require('schetask');
 notify('stock of SKU-42 is low\nonly 3 left').then(r => console.log('alert', r.alertId, r.sent));
 `})
 	s.writeTask(t, "doomed", map[string]string{"index.sh": "exit 0\n"})
+	s.writeTask(t, "lingering", map[string]string{"index.sh": "sleep 4; echo done\n"})
 
 	s.insertTask(t, "slow", "*/3 * * * * *", `INSERT INTO t_task_list (task_name, rule, timeout) VALUES ($1, $2, 1)`)
 	s.insertTask(t, "broken", "*/2 * * * * *", `INSERT INTO t_task_list (task_name, rule, owners) VALUES ($1, $2, '{alice@example.com,U0ALICE}')`)
 	s.insertTask(t, "hog", "* * * * * *", "")
 	s.insertTask(t, "selfreport", "0 0 1 1 *", "")
 	s.insertTask(t, "doomed", "0 0 1 1 *", `INSERT INTO t_task_list (task_name, rule, slack_channel) VALUES ($1, $2, '#doomed')`)
+	s.insertTask(t, "lingering", "0 0 1 1 *", `INSERT INTO t_task_list (task_name, rule, timeout, timeout_action) VALUES ($1, $2, 1, 'warn')`)
 	s.runNow(t, "selfreport")
+	s.runNow(t, "lingering")
 	testenv.Eventually(t, 10*time.Second, func() string {
 		if st, ok, _ := s.env.Store.GetSyncState(context.Background(), "doomed"); !ok || st.SpecHash == "" {
 			return "doomed not scheduled yet"
@@ -167,9 +170,18 @@ notify('stock of SKU-42 is low\nonly 3 left').then(r => console.log('alert', r.a
 	})
 	s.exec(t, `DELETE FROM t_task_list WHERE task_name = 'doomed'`)
 
-	want := map[string]string{"slow": "timeout", "broken": "failed", "hog": "missed", "selfreport": "custom", "doomed": "deleted"}
+	// A timeout alert goes out when the timeout passes, not when the run
+	// ends: with timeout_action warn the run is still going when it lands.
+	ch.waitAlerts(t, "lingering", 1, 10*time.Second)
+	if r := s.runs(t, "lingering")[0]; r.Status != tasktype.RunRunning {
+		t.Errorf("lingering's timeout alert arrived after its run ended (%s)", r.Status)
+	}
+	s.waitRun(t, "lingering", 20*time.Second, "succeeded after its timeout", func(r tasktype.Run) bool { return r.Status == tasktype.RunSucceeded })
+
+	want := map[string]string{"slow": "timeout", "broken": "failed", "hog": "missed", "selfreport": "custom", "doomed": "deleted",
+		"lingering": "timeout recovered"}
 	for task, kind := range want {
-		ch.waitAlerts(t, task, 1, 30*time.Second)
+		ch.waitAlerts(t, task, len(strings.Fields(kind)), 30*time.Second)
 		if got := kinds(ch.webhookAlerts(task)); got != kind {
 			t.Errorf("%s: webhook kinds %q, want %q", task, got, kind)
 		}
@@ -222,9 +234,10 @@ notify('stock of SKU-42 is low\nonly 3 left').then(r => console.log('alert', r.a
 		}
 		return ""
 	})
-	for task := range want {
-		if got := ch.counts(task); got != "slack 1, email 1, webhook 1" {
-			t.Errorf("%s after repeats: %s, want one message each", task, got)
+	for task, kind := range want {
+		n := len(strings.Fields(kind))
+		if got := ch.counts(task); got != fmt.Sprintf("slack %d, email %d, webhook %d", n, n, n) {
+			t.Errorf("%s after repeats: %s, want %d message(s) each", task, got, n)
 		}
 	}
 	held := 0
