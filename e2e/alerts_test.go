@@ -60,29 +60,28 @@ func withChannels(t *testing.T, repeat time.Duration) (*channels, func(*testenv.
 // webhookAlerts are the alerts the webhook received for a task, in order.
 func (c *channels) webhookAlerts(task string) []map[string]any {
 	var out []map[string]any
-	for _, d := range c.webhook.Deliveries() {
-		if d.Payload["task"] == task {
-			out = append(out, d.Payload)
-		}
+	for _, d := range keep(c.webhook.Deliveries(), func(d alerttest.Delivery) bool { return d.Payload["task"] == task }) {
+		out = append(out, d.Payload)
 	}
 	return out
 }
 
+// subjectOf is how the Slack fallback text and mail subjects start.
+func subjectOf(task string) string { return "] " + task + ":" }
+
 func (c *channels) slackFor(task string) []alerttest.SlackMessage {
-	var out []alerttest.SlackMessage
-	for _, m := range c.slack.Messages() {
-		if strings.Contains(m.Text, "] "+task+":") {
-			out = append(out, m)
-		}
-	}
-	return out
+	return keep(c.slack.Messages(), func(m alerttest.SlackMessage) bool { return strings.Contains(m.Text, subjectOf(task)) })
 }
 
 func (c *channels) mailsFor(task string) []alerttest.Mail {
-	var out []alerttest.Mail
-	for _, m := range c.smtp.Mails() {
-		if strings.Contains(m.Subject, "] "+task+":") {
-			out = append(out, m)
+	return keep(c.smtp.Mails(), func(m alerttest.Mail) bool { return strings.Contains(m.Subject, subjectOf(task)) })
+}
+
+func keep[T any](xs []T, ok func(T) bool) []T {
+	var out []T
+	for _, x := range xs {
+		if ok(x) {
+			out = append(out, x)
 		}
 	}
 	return out

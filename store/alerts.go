@@ -36,18 +36,10 @@ type NewAlert struct {
 
 // AlertRow is one row of t_task_alert.
 type AlertRow struct {
-	ID           int64
-	DedupeKey    string
-	TaskName     string
-	Kind         string
-	ExecID       *int64
-	Title        string
-	Body         string
-	ExitCode     *int
-	Excerpt      []string
-	Sent         bool
-	Repeat       bool
-	Suppressed   int
+	ID        int64
+	DedupeKey string
+	TaskName  string
+	NewAlert
 	DispatchedAt *time.Time
 	Deliveries   map[string]Delivery
 	CreatedAt    time.Time
