@@ -25,7 +25,7 @@ bench: deps
 
 build: bin/schetask
 
-bin/schetask: $(shell find . -name '*.go' -not -path './.data/*') $(shell find . -path './webui/templates/*' -o -path './migrations/*.sql') go.mod go.sum
+bin/schetask: $(shell find . -name '*.go' -not -path './.data/*') $(shell find . -path './webui/templates/*' -o -path './migrations/*.sql' -o -path './taskhelper/node/*') go.mod go.sum
 	$(GO) build -o $@ ./cmd/schetask
 
 # The Temporal CLI carries the dev server and Temporal Web; it builds from
