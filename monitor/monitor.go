@@ -144,20 +144,21 @@ func (m *Monitor) checkTask(ctx context.Context, t tasktype.Task) (int, error) {
 	for next := sched.Next(from.In(loc)); !next.IsZero() && !next.After(to) && len(due) < maxFiresPerCheck; next = sched.Next(next) {
 		due = append(due, next)
 	}
+	if len(due) == 0 {
+		return 0, nil // nothing was due: no query, no write
+	}
+	ran, err := m.Store.ScheduledTimes(ctx, t.Name, due[0], due[len(due)-1])
+	if err != nil {
+		return 0, err
+	}
+	seen := make(map[int64]bool, len(ran))
+	for _, s := range ran {
+		seen[s.Unix()] = true
+	}
 	var missed []time.Time
-	if len(due) > 0 {
-		ran, err := m.Store.ScheduledTimes(ctx, t.Name, due[0], due[len(due)-1])
-		if err != nil {
-			return 0, err
-		}
-		seen := make(map[int64]bool, len(ran))
-		for _, s := range ran {
-			seen[s.Unix()] = true
-		}
-		for _, d := range due {
-			if !seen[d.Unix()] {
-				missed = append(missed, d)
-			}
+	for _, d := range due {
+		if !seen[d.Unix()] {
+			missed = append(missed, d)
 		}
 	}
 	if len(missed) > 0 {

@@ -169,3 +169,45 @@ func TestPublishRefusesBadNamesAndParsesTargets(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkPublish publishes a folder of 20 files of 4 KiB, the atomic way;
+// BenchmarkCopyInPlace copies the same files over the target in place, as a
+// naive publish would. Their ratio is the price of never showing a mix.
+func BenchmarkPublish(b *testing.B) {
+	src, root := b.TempDir(), b.TempDir()
+	writeBenchFiles(b, src)
+	for b.Loop() {
+		if _, _, err := Publish(src, root, "gold"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkCopyInPlace(b *testing.B) {
+	src, dst := b.TempDir(), b.TempDir()
+	writeBenchFiles(b, src)
+	for b.Loop() {
+		entries, err := os.ReadDir(src)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, e := range entries {
+			data, err := os.ReadFile(filepath.Join(src, e.Name()))
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dst, e.Name()), data, 0o644); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
+func writeBenchFiles(b *testing.B, dir string) {
+	data := []byte(strings.Repeat("x", 4096))
+	for i := 0; i < 20; i++ {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("f%02d.json", i)), data, 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

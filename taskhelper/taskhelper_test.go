@@ -86,3 +86,19 @@ func TestProtocol(t *testing.T) {
 		t.Errorf("Call without a socket: %v", err)
 	}
 }
+
+// BenchmarkCall is one request and its answer over a run's socket, the
+// overhead a task pays per notify or publish beyond the work itself.
+func BenchmarkCall(b *testing.B) {
+	srv, err := Listen(filepath.Join(b.TempDir(), "run.sock"), &recorder{}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Close()
+	ctx := context.Background()
+	for b.Loop() {
+		if _, err := Call(ctx, srv.Path(), Request{Op: OpPublish, Targets: []string{"prod"}}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
