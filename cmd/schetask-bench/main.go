@@ -1,7 +1,8 @@
 // Command schetask-bench measures what schetask adds to a task's run: fire
 // lateness (nominal fire time → child process started) and wall overhead
 // (nominal fire time → run recorded as ended, against the same `node
-// index.js` run bare). It starts its own Postgres and Temporal dev server,
+// index.js` run bare), and alert latency (a failed run's end → its alert
+// received by a webhook). It starts its own Postgres and Temporal dev server,
 // like the tests, measures each rule in turn, and prints human-readable
 // figures and a JSON line per rule.
 //
@@ -39,9 +40,10 @@ func main() {
 	duration := flag.Duration("duration", 30*time.Second, "how long each rule's task runs")
 	bare := flag.Int("bare", 30, "how many bare node runs to time")
 	rules := flag.String("rules", "*/2 * * * * *;* * * * * *", "the rules to measure, separated by ';'")
+	alerts := flag.Duration("alerts", 20*time.Second, "how long the failing task runs for alert latency (0 skips it)")
 	flag.Parse()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	if err := run(context.Background(), logger, *duration, *bare, strings.Split(*rules, ";")); err != nil {
+	if err := run(context.Background(), logger, *duration, *bare, strings.Split(*rules, ";"), *alerts); err != nil {
 		fmt.Fprintln(os.Stderr, "schetask-bench:", err)
 		os.Exit(1)
 	}
@@ -68,7 +70,7 @@ type bench struct {
 	taskDir string
 }
 
-func run(ctx context.Context, logger *slog.Logger, duration time.Duration, bareRuns int, rules []string) error {
+func run(ctx context.Context, logger *slog.Logger, duration time.Duration, bareRuns int, rules []string, alertsFor time.Duration) error {
 	tmp, err := os.MkdirTemp("", "schetask-bench-")
 	if err != nil {
 		return err
@@ -96,6 +98,10 @@ func run(ctx context.Context, logger *slog.Logger, duration time.Duration, bareR
 		return err
 	}
 	cfg.DatabaseURL, cfg.TemporalAddress, cfg.TasksDir = pg.URL(), tp.Address(), filepath.Join(tmp, "task")
+	rcv := newReceiver()
+	defer rcv.srv.Close()
+	// Every failure alerts: the repeat limit would hold the measured ones back.
+	cfg.Webhook.URL, cfg.AlertRepeatInterval = rcv.srv.URL, time.Nanosecond
 	st, err := store.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return err
@@ -142,6 +148,17 @@ func run(ctx context.Context, logger *slog.Logger, duration time.Duration, bareR
 		fmt.Printf("  bare node index.js     p50 %.0f ms\n", res.BareP50Ms)
 		fmt.Printf("  schetask run           p50 %.0f ms   = %.2f× bare   (nominal fire → run recorded as ended)\n", res.RunWallP50Ms, res.OverheadRatio)
 		fmt.Printf("  schetask process only  p50 %.0f ms   = %.2f× bare   (process started → run recorded as ended)\n", res.ProcessWallP50Ms, res.ProcessRatio)
+		out, _ := json.Marshal(res)
+		fmt.Println(string(out))
+	}
+	if alertsFor > 0 {
+		res, err := b.measureAlerts(ctx, rcv, alertsFor)
+		if err != nil {
+			return fmt.Errorf("alerts: %w", err)
+		}
+		fmt.Printf("alerts: %d failures alerted, %d undelivered\n", res.Alerts, res.Undelivered)
+		fmt.Printf("  alert latency          p50 %.0f ms   p99 %.0f ms   max %.0f ms   (run ended → webhook received)\n",
+			res.LatencyP50Ms, res.LatencyP99Ms, res.LatencyMaxMs)
 		out, _ := json.Marshal(res)
 		fmt.Println(string(out))
 	}
