@@ -12,6 +12,7 @@ import (
 // AlertRaiser raises alerts; *alert.Raiser is the one schetask uses.
 type AlertRaiser interface {
 	Raise(ctx context.Context, ev alert.Event) (alert.Raised, error)
+	RunEnded(ctx context.Context, run tasktype.Run) error
 }
 
 // TimeoutAlertInput says which run passed its timeout.
@@ -36,29 +37,15 @@ func (a *Activities) AlertTimeout(ctx context.Context, in TimeoutAlertInput) err
 		Text:  fmt.Sprintf("The run has been going for longer than the task's timeout of %s; %s.", in.Timeout, what)})
 }
 
-// raiseOutcome raises what a finished run deserves: a failure, a lost run
-// or a timeout alert, or a recovery when it succeeded.
+// raiseOutcome raises what a finished run deserves.
 func (a *Activities) raiseOutcome(ctx context.Context, run tasktype.Run) error {
-	ev := alert.Event{TaskName: run.TaskName, RunID: run.ID, ExitCode: run.ExitCode, Stderr: run.StderrHead, Text: run.Error}
-	code := 0
-	if run.ExitCode != nil {
-		code = *run.ExitCode
+	if a.Alerts == nil {
+		return nil
 	}
-	switch run.Status {
-	case tasktype.RunSucceeded:
-		ev.Kind, ev.Title, ev.ExitCode = alert.KindRecovered, fmt.Sprintf("recovered: run #%d succeeded", run.ID), nil
-	case tasktype.RunFailed:
-		ev.Kind, ev.Title = alert.KindFailed, fmt.Sprintf("run #%d failed with exit code %d", run.ID, code)
-	case tasktype.RunLost:
-		ev.Kind, ev.Title = alert.KindLost, fmt.Sprintf("run #%d was lost with its worker", run.ID)
-	case tasktype.RunTimedOut:
-		// Usually raised already when the timeout passed; the key makes it once.
-		ev.Kind, ev.Title = alert.KindTimeout, fmt.Sprintf("run #%d timed out", run.ID)
-	default:
-		return nil // killed on request: whoever asked knows
+	if err := a.Alerts.RunEnded(ctx, run); err != nil {
+		return fmt.Errorf("raise alert of run %d: %w", run.ID, err)
 	}
-	ev.Key = fmt.Sprintf("%s:%d", ev.Kind, run.ID)
-	return a.raise(ctx, ev)
+	return nil
 }
 
 func (a *Activities) raise(ctx context.Context, ev alert.Event) error {

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/schetask/schetask/tasktype"
 )
 
 // TestDecide plays sequences of outcomes through the repeat limit and
@@ -73,5 +75,32 @@ func TestExcerpt(t *testing.T) {
 	want := []string{"one", "twö…", "… 2 more lines in the log"}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("Excerpt = %q, want %q", got, want)
+	}
+}
+
+func TestRunEvent(t *testing.T) {
+	code := func(n int) *int { return &n }
+	tests := []struct {
+		status    tasktype.RunStatus
+		exit      *int
+		wantKind  Kind
+		wantTitle string
+	}{
+		{tasktype.RunSucceeded, code(0), KindRecovered, "recovered: run #7 succeeded"},
+		{tasktype.RunFailed, code(101), KindFailed, "run #7 failed with exit code 101"},
+		{tasktype.RunFailed, code(tasktype.ExitNoEntrypoint), KindFailed, "run #7 failed with exit code 90"},
+		{tasktype.RunLost, code(tasktype.ExitLost), KindLost, "run #7 was lost with its worker"},
+		{tasktype.RunTimedOut, code(tasktype.ExitTimedOut), KindTimeout, "run #7 timed out"},
+		{tasktype.RunKilled, code(tasktype.ExitKilled), "", ""},
+		{tasktype.RunRunning, nil, "", ""},
+	}
+	for _, tt := range tests {
+		ev, ok := RunEvent(tasktype.Run{ID: 7, TaskName: "gold", Status: tt.status, ExitCode: tt.exit, StderrHead: []string{"boom"}})
+		if ok != (tt.wantKind != "") || ev.Kind != tt.wantKind || ev.Title != tt.wantTitle {
+			t.Errorf("%s: got %v %q %q, want %q %q", tt.status, ok, ev.Kind, ev.Title, tt.wantKind, tt.wantTitle)
+		}
+		if ok && ev.Key != string(tt.wantKind)+":7" {
+			t.Errorf("%s: key %q", tt.status, ev.Key)
+		}
 	}
 }

@@ -52,7 +52,7 @@ func startSystem(t *testing.T, withWorker bool, opts ...func(*testenv.Env)) *sys
 	syncDone := make(chan struct{})
 	raiser := alert.NewRaiser(env.Config, env.Store, env.Temporal, env.Logger)
 	syncer := tasksync.New(env.Config, env.Store, env.Temporal, env.Logger)
-	syncer.OnTaskDeleted = raiser.TaskDeleted
+	syncer.OnTaskDeleted, syncer.OnRunClosed = raiser.TaskDeleted, raiser.RunEnded
 	mon := monitor.New(env.Config, env.Store, raiser, env.Logger)
 	go func() { defer close(syncDone); _ = syncer.Run(ctx) }()
 	monDone := make(chan struct{})

@@ -55,10 +55,20 @@ func (s *Syncer) ReconcileRuns(ctx context.Context) (int, error) {
 			errs = append(errs, err)
 			continue
 		}
-		if ok {
-			closed++
-			s.logger.Warn("closed an abandoned run", slog.String("task", r.TaskName), slog.Int64("run", r.ID),
-				slog.String("status", string(runStatus)), slog.String("reason", msg))
+		if !ok {
+			continue
+		}
+		closed++
+		s.logger.Warn("closed an abandoned run", slog.String("task", r.TaskName), slog.Int64("run", r.ID),
+			slog.String("status", string(runStatus)), slog.String("reason", msg))
+		if s.OnRunClosed != nil {
+			run, err := s.store.GetRun(ctx, r.ID)
+			if err == nil {
+				err = s.OnRunClosed(ctx, run)
+			}
+			if err != nil {
+				errs = append(errs, fmt.Errorf("alert of closed run %d: %w", r.ID, err))
+			}
 		}
 	}
 	return closed, errors.Join(errs...)

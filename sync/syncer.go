@@ -32,6 +32,9 @@ type Syncer struct {
 	// whose row was deleted has been removed (the deletion alert). When it
 	// fails, the next reconcile calls it again.
 	OnTaskDeleted func(ctx context.Context, taskName string) error
+	// OnRunClosed, when set, is called for each run ReconcileRuns closes
+	// (the alert of a run lost or timed out without its end hook).
+	OnRunClosed func(ctx context.Context, run tasktype.Run) error
 	// AbandonedAfter is how long a run must have been open before sync
 	// asks Temporal whether its workflow still runs (ReconcileRuns).
 	AbandonedAfter time.Duration

@@ -89,7 +89,7 @@ func startServices(ctx context.Context, cfg config.Config, logger *slog.Logger, 
 			// are needed once per installation.
 			raiser := alert.NewRaiser(cfg, st, c, logger)
 			s := tasksync.New(cfg, st, c, logger)
-			s.OnTaskDeleted = raiser.TaskDeleted
+			s.OnTaskDeleted, s.OnRunClosed = raiser.TaskDeleted, raiser.RunEnded
 			m := monitor.New(cfg, st, raiser, logger)
 			g.Go(func() error { return s.Run(ctx) })
 			g.Go(func() error { return m.Run(ctx) })
