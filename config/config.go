@@ -79,6 +79,10 @@ type Config struct {
 	Slack   SlackConfig
 	Email   EmailConfig
 	Webhook WebhookConfig
+	// AdminPassword is the password of the console's first admin, created
+	// when there is no user yet (SCHETASK_ADMIN_PASSWORD or _FILE); when
+	// unset, one is generated and printed once.
+	AdminPassword Secret
 	// PublishTargets are the roots tasks publish to, as name=/folder pairs
 	// (SCHETASK_PUBLISH_TARGETS, e.g. "pre=/resources/pre,prod=/resources/autostatic").
 	PublishTargets string

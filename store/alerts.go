@@ -274,3 +274,16 @@ func (s *Store) ScheduledTimes(ctx context.Context, name string, from, to time.T
 	}
 	return times, nil
 }
+
+// RunAlerts returns the alerts raised about one run, oldest first.
+func (s *Store) RunAlerts(ctx context.Context, runID int64) ([]AlertRow, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+alertColumns+` FROM t_task_alert WHERE exec_id = $1 ORDER BY id`, runID)
+	if err != nil {
+		return nil, fmt.Errorf("alerts of run %d: %w", runID, err)
+	}
+	alerts, err := collect(rows, scanAlert)
+	if err != nil {
+		return nil, fmt.Errorf("alerts of run %d: %w", runID, err)
+	}
+	return alerts, nil
+}

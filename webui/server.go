@@ -1,39 +1,60 @@
-// Package webui is the Fiber console. For now it serves a read-only
-// overview of tasks and their latest runs, and a health check; the full
-// console (login, task editing, logs, history) builds on it.
+// Package webui is the Fiber console: log in, tasks, runs and their alerts.
+// Every page but the login page and the health check needs a session;
+// every state change carries a CSRF token; sessions live in Postgres.
 package webui
 
 import (
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"html/template"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/csrf"
+	"github.com/gofiber/fiber/v2/middleware/session"
 
+	"github.com/schetask/schetask/control"
 	"github.com/schetask/schetask/store"
-	"github.com/schetask/schetask/tasktype"
 )
 
 //go:embed templates/*.html
 var templates embed.FS
 
+//go:embed static/app.css
+var appCSS []byte
+
+// Options configure the console.
+type Options struct {
+	// TemporalUIURL and Namespace build links to Temporal Web.
+	TemporalUIURL string
+	Namespace     string
+	// SecureCookies marks the cookies Secure (serve the console over HTTPS).
+	SecureCookies bool
+	// SessionTTL is how long a session lasts without use (12h when zero).
+	SessionTTL time.Duration
+	// Control runs and kills tasks; nil leaves those actions out.
+	Control *control.Control
+}
+
 // Server is the console's HTTP server.
 type Server struct {
-	app    *fiber.App
-	store  *store.Store
-	logger *slog.Logger
-	tmpl   *template.Template
-	// TemporalUIURL links runs to Temporal Web.
-	TemporalUIURL string
-	// Namespace is the Temporal namespace, for links.
-	Namespace string
+	app      *fiber.App
+	store    *store.Store
+	logger   *slog.Logger
+	tmpl     *template.Template
+	opts     Options
+	sessions *session.Store
 }
 
 // New builds the console.
-func New(st *store.Store, logger *slog.Logger, temporalUIURL, namespace string) (*Server, error) {
+func New(st *store.Store, logger *slog.Logger, opts Options) (*Server, error) {
+	if opts.SessionTTL <= 0 {
+		opts.SessionTTL = 12 * time.Hour
+	}
 	tmpl, err := template.New("").Funcs(template.FuncMap{
 		"ts": func(t *time.Time) string {
 			if t == nil {
@@ -41,64 +62,125 @@ func New(st *store.Store, logger *slog.Logger, temporalUIURL, namespace string) 
 			}
 			return t.UTC().Format("2006-01-02 15:04:05Z")
 		},
+		"time": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z") },
+		"list": func(v ...string) []string { return v },
 	}).ParseFS(templates, "templates/*.html")
 	if err != nil {
 		return nil, fmt.Errorf("parse templates: %w", err)
 	}
-	s := &Server{store: st, logger: logger.With(slog.String("component", "webui")), tmpl: tmpl,
-		TemporalUIURL: temporalUIURL, Namespace: namespace}
-	s.app = fiber.New(fiber.Config{DisableStartupMessage: true, ReadTimeout: 30 * time.Second})
-	s.app.Use(func(c *fiber.Ctx) error {
-		c.Set("X-Content-Type-Options", "nosniff")
-		c.Set("X-Frame-Options", "DENY")
-		c.Set("Content-Security-Policy", "default-src 'self'")
-		return c.Next()
+	s := &Server{store: st, logger: logger.With(slog.String("component", "webui")), tmpl: tmpl, opts: opts}
+	s.sessions = session.New(session.Config{
+		Storage: st.Sessions(), Expiration: opts.SessionTTL, KeyLookup: "cookie:schetask_session",
+		CookieHTTPOnly: true, CookieSameSite: "Lax", CookieSecure: opts.SecureCookies,
 	})
+	s.app = fiber.New(fiber.Config{DisableStartupMessage: true, ReadTimeout: 30 * time.Second, ErrorHandler: s.errorPage})
+	s.app.Use(securityHeaders)
 	s.app.Get("/healthz", s.health)
+	s.app.Get("/static/app.css", func(c *fiber.Ctx) error {
+		c.Type("css", "utf-8")
+		c.Set(fiber.HeaderCacheControl, "public, max-age=3600")
+		return c.Send(appCSS)
+	})
+	s.app.Use(s.requireLogin)
+	s.app.Use(csrf.New(csrf.Config{
+		Session: s.sessions, Extractor: csrfFromFormOrHeader, CookieName: "schetask_csrf",
+		CookieHTTPOnly: true, CookieSameSite: "Lax", CookieSecure: opts.SecureCookies,
+		Expiration: opts.SessionTTL, ContextKey: "csrf",
+		ErrorHandler: func(c *fiber.Ctx, err error) error {
+			return fiber.NewError(fiber.StatusForbidden, "refused: the form's CSRF token is missing or stale; reload the page and try again")
+		},
+	}))
+	s.app.Get("/login", s.loginForm)
+	s.app.Post("/login", s.login)
+	s.app.Post("/logout", s.logout)
 	s.app.Get("/", s.overview)
+	s.app.Get("/tasks/:name", s.taskPage)
+	s.app.Get("/runs/:id<int>", s.runPage)
+	s.app.Post("/tasks/:name/:action", requireRole(RoleOperator), s.taskAction)
 	return s, nil
+}
+
+func securityHeaders(c *fiber.Ctx) error {
+	c.Set("X-Content-Type-Options", "nosniff")
+	c.Set("X-Frame-Options", "DENY")
+	c.Set("Referrer-Policy", "same-origin")
+	c.Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; form-action 'self'")
+	return c.Next()
 }
 
 // App returns the Fiber app, for tests.
 func (s *Server) App() *fiber.App { return s.app }
 
-// Run serves on addr until ctx ends.
+// Run serves on addr until ctx ends, removing expired sessions now and then.
 func (s *Server) Run(ctx context.Context, addr string) error {
 	errc := make(chan error, 1)
 	go func() { errc <- s.app.Listen(addr) }()
 	s.logger.Info("console listening", slog.String("url", "http://"+addr))
-	select {
-	case err := <-errc:
-		return fmt.Errorf("serve console: %w", err)
-	case <-ctx.Done():
-		return s.app.ShutdownWithTimeout(5 * time.Second)
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case err := <-errc:
+			return fmt.Errorf("serve console: %w", err)
+		case <-t.C:
+			if _, err := s.store.DeleteExpiredSessions(ctx); err != nil {
+				s.logger.Warn("delete expired sessions", slog.Any("error", err))
+			}
+		case <-ctx.Done():
+			return s.app.ShutdownWithTimeout(5 * time.Second)
+		}
 	}
 }
 
-func (s *Server) health(c *fiber.Ctx) error {
-	if err := s.store.Pool().Ping(c.Context()); err != nil {
-		return c.Status(fiber.StatusServiceUnavailable).SendString("database: " + err.Error())
-	}
-	return c.SendString("ok")
-}
-
-type overviewData struct {
-	Tasks       []tasktype.Task
-	Runs        []tasktype.Run
+// page is what every page's template gets.
+type page struct {
+	Title       string
+	User        string
+	Role        Role
+	CSRF        string
 	TemporalURL string
 	Namespace   string
 }
 
-func (s *Server) overview(c *fiber.Ctx) error {
-	tasks, err := s.store.ListTasks(c.Context())
-	if err != nil {
-		return fmt.Errorf("overview: %w", err)
-	}
-	runs, err := s.store.ListRuns(c.Context(), "", 50)
-	if err != nil {
-		return fmt.Errorf("overview: %w", err)
-	}
+func (s *Server) page(c *fiber.Ctx, title string) page {
+	u, _ := c.Locals("user").(currentUser)
+	token, _ := c.Locals("csrf").(string)
+	return page{Title: title, User: u.Name, Role: u.Role, CSRF: token,
+		TemporalURL: strings.TrimRight(s.opts.TemporalUIURL, "/"), Namespace: s.opts.Namespace}
+}
+
+func (s *Server) render(c *fiber.Ctx, name string, data any) error {
 	c.Type("html", "utf-8")
-	return s.tmpl.ExecuteTemplate(c, "overview.html", overviewData{Tasks: tasks, Runs: runs,
-		TemporalURL: s.TemporalUIURL, Namespace: s.Namespace})
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return s.tmpl.ExecuteTemplate(c, name, data)
+}
+
+type errorData struct {
+	page
+	Status  int
+	Message string
+}
+
+// errorPage answers errors as a page (or plain text for non-HTML clients)
+// without leaking internals.
+func (s *Server) errorPage(c *fiber.Ctx, err error) error {
+	code, msg := fiber.StatusInternalServerError, "something went wrong; the console log has the details"
+	var fe *fiber.Error
+	if errors.As(err, &fe) {
+		code, msg = fe.Code, fe.Message
+	} else {
+		s.logger.Error("console request failed", slog.String("path", c.Path()), slog.Any("error", err))
+	}
+	c.Status(code)
+	if !strings.Contains(c.Get(fiber.HeaderAccept), "text/html") {
+		return c.SendString(msg)
+	}
+	return s.render(c, "error.html", errorData{page: s.page(c, "Error"), Status: code, Message: msg})
+}
+
+func (s *Server) health(c *fiber.Ctx) error {
+	if err := s.store.Pool().Ping(c.Context()); err != nil {
+		return c.Status(fiber.StatusServiceUnavailable).SendString("database unavailable")
+	}
+	return c.SendString("ok")
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/log"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/schetask/schetask/alert"
 	"github.com/schetask/schetask/config"
+	"github.com/schetask/schetask/control"
 	"github.com/schetask/schetask/monitor"
 	"github.com/schetask/schetask/store"
 	tasksync "github.com/schetask/schetask/sync"
@@ -66,21 +68,23 @@ func startServices(ctx context.Context, cfg config.Config, logger *slog.Logger, 
 		return err
 	}
 	defer st.Close()
-	var c client.Client
-	needsTemporal := false
+	opts := client.Options{
+		HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace,
+		Logger: log.NewStructuredLogger(logger.With(slog.String("component", "temporal"))),
+	}
+	// Sync and workers cannot start without Temporal; the console can, and
+	// connects when someone first runs or kills a task.
+	dial := client.NewLazyClient
 	for _, s := range services {
-		needsTemporal = needsTemporal || s != "web"
-	}
-	if needsTemporal {
-		c, err = client.Dial(client.Options{
-			HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace,
-			Logger: log.NewStructuredLogger(logger.With(slog.String("component", "temporal"))),
-		})
-		if err != nil {
-			return fmt.Errorf("connect to temporal at %s: %w", cfg.TemporalAddress, err)
+		if s != "web" {
+			dial = client.Dial
 		}
-		defer c.Close()
 	}
+	c, err := dial(opts)
+	if err != nil {
+		return fmt.Errorf("connect to temporal at %s: %w", cfg.TemporalAddress, err)
+	}
+	defer c.Close()
 	g, ctx := errgroup.WithContext(ctx)
 	for _, name := range services {
 		switch name {
@@ -103,7 +107,12 @@ func startServices(ctx context.Context, cfg config.Config, logger *slog.Logger, 
 			}
 			g.Go(func() error { return w.Run(ctx) })
 		case "web":
-			srv, err := webui.New(st, logger, cfg.TemporalUIURL, cfg.TemporalNamespace)
+			if _, err := webui.EnsureAdmin(ctx, st, cfg.AdminPassword.Reveal(), os.Stderr); err != nil {
+				return err
+			}
+			srv, err := webui.New(st, logger, webui.Options{TemporalUIURL: cfg.TemporalUIURL,
+				Namespace: cfg.TemporalNamespace, SecureCookies: strings.HasPrefix(cfg.ConsoleURL, "https://"),
+				Control: &control.Control{Store: st, Client: c, ScheduleIDPrefix: cfg.ScheduleIDPrefix}})
 			if err != nil {
 				return err
 			}
