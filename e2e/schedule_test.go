@@ -158,10 +158,12 @@ func TestRuleChangePauseResumeAndDeleteTakeEffectWithinTwoSeconds(t *testing.T) 
 
 	// Deleting the row removes the schedule: no fire starts a run once sync
 	// has deleted it (within 2 s), and the runs stay. Temporal's Describe
-	// may still answer for a moment after the delete, so it gets longer.
+	// may still answer for a while after the delete (over 10 s once, on
+	// this 2-core machine with every package's tests running), so it gets
+	// longer; what users see — no more runs — is checked strictly below.
 	deleted := time.Now()
 	s.exec(t, `DELETE FROM t_task_list WHERE task_name = 'tick'`)
-	testenv.Eventually(t, 10*time.Second, func() string {
+	testenv.Eventually(t, 30*time.Second, func() string {
 		_, err := h.Describe(context.Background())
 		var nf *serviceerror.NotFound
 		if errors.As(err, &nf) {
