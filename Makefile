@@ -21,7 +21,7 @@ test: deps
 
 ## bench: fire lateness and wall overhead against bare node
 bench: deps
-	$(GO) test -run '^$$' -bench . -benchtime 2s ./publish/ ./taskhelper/
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./publish/ ./taskhelper/ ./webui/
 	$(GO) run ./cmd/schetask-bench
 
 build: bin/schetask

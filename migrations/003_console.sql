@@ -35,8 +35,14 @@ CREATE TABLE t_audit (
 
 CREATE INDEX t_audit_task ON t_audit (task_name, id DESC);
 
+-- The run list filters by status and exit code, newest first.
+CREATE INDEX t_task_exec_list_status_start ON t_task_exec_list (status, start_time DESC, id DESC);
+CREATE INDEX t_task_exec_list_exit_start ON t_task_exec_list (exit_code, start_time DESC, id DESC);
+
 ---- create above / drop below ----
 
+DROP INDEX t_task_exec_list_exit_start;
+DROP INDEX t_task_exec_list_status_start;
 DROP TABLE t_audit;
 DROP TABLE t_web_session;
 DROP TABLE t_web_user;

@@ -95,6 +95,7 @@ func New(st *store.Store, logger *slog.Logger, opts Options) (*Server, error) {
 	s.app.Post("/logout", s.logout)
 	s.app.Get("/", s.overview)
 	s.app.Get("/tasks/:name", s.taskPage)
+	s.app.Get("/runs", s.runsPage)
 	s.app.Get("/runs/:id<int>", s.runPage)
 	s.app.Post("/tasks/:name/:action", requireRole(RoleOperator), s.taskAction)
 	return s, nil

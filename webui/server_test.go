@@ -24,7 +24,7 @@ import (
 func TestMain(m *testing.M) { testenv.Main(m) }
 
 // console serves a console on a real port for one test.
-func console(t *testing.T, env *testenv.Env) string {
+func console(t testing.TB, env *testenv.Env) string {
 	t.Helper()
 	srv, err := webui.New(env.Store, slog.New(slog.DiscardHandler), webui.Options{TemporalUIURL: "http://temporal.test", Namespace: "default",
 		Control: &control.Control{Store: env.Store, Client: env.Temporal, ScheduleIDPrefix: env.Config.ScheduleIDPrefix}})
@@ -42,12 +42,12 @@ func console(t *testing.T, env *testenv.Env) string {
 
 // browser is an HTTP client with cookies that does not follow redirects.
 type browser struct {
-	t    *testing.T
+	t    testing.TB
 	base string
 	c    *http.Client
 }
 
-func newBrowser(t *testing.T, base string) *browser {
+func newBrowser(t testing.TB, base string) *browser {
 	jar, _ := cookiejar.New(nil)
 	return &browser{t: t, base: base, c: &http.Client{Jar: jar,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
@@ -98,7 +98,7 @@ func (b *browser) login(user, password string) int {
 	return code
 }
 
-func addUser(t *testing.T, env *testenv.Env, name, password string, role webui.Role) {
+func addUser(t testing.TB, env *testenv.Env, name, password string, role webui.Role) {
 	t.Helper()
 	hash, err := webui.HashPassword(password)
 	if err != nil {
