@@ -78,23 +78,34 @@ type runData struct {
 	page
 	Run    tasktype.Run
 	Alerts []store.AlertRow
+	Log    logView
 }
 
-func (s *Server) runPage(c *fiber.Ctx) error {
+// runParam loads the run named by the :id parameter.
+func (s *Server) runParam(c *fiber.Ctx) (tasktype.Run, error) {
 	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
 	if err != nil {
-		return fiber.NewError(fiber.StatusNotFound, "no such run")
+		return tasktype.Run{}, fiber.NewError(fiber.StatusNotFound, "no such run")
 	}
 	run, err := s.store.GetRun(c.Context(), id)
 	if errors.Is(err, store.ErrRunNotFound) {
-		return fiber.NewError(fiber.StatusNotFound, "no such run")
+		return run, fiber.NewError(fiber.StatusNotFound, "no such run")
 	}
+	return run, err
+}
+
+func (s *Server) runPage(c *fiber.Ctx) error {
+	run, err := s.runParam(c)
 	if err != nil {
 		return err
 	}
-	alerts, err := s.store.RunAlerts(c.Context(), id)
+	alerts, err := s.store.RunAlerts(c.Context(), run.ID)
 	if err != nil {
 		return err
 	}
-	return s.render(c, "run.html", runData{page: s.page(c, fmt.Sprintf("run #%d", id)), Run: run, Alerts: alerts})
+	log, err := s.readLog(run, logOffset(c))
+	if err != nil {
+		return err
+	}
+	return s.render(c, "run.html", runData{page: s.page(c, fmt.Sprintf("run #%d", run.ID)), Run: run, Alerts: alerts, Log: log})
 }

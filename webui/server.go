@@ -36,6 +36,8 @@ type Options struct {
 	SecureCookies bool
 	// SessionTTL is how long a session lasts without use (12h when zero).
 	SessionTTL time.Duration
+	// TasksDir is the tasks root, where logs and history are read.
+	TasksDir string
 	// Control runs and kills tasks; nil leaves those actions out.
 	Control *control.Control
 }
@@ -97,6 +99,7 @@ func New(st *store.Store, logger *slog.Logger, opts Options) (*Server, error) {
 	s.app.Get("/tasks/:name", s.taskPage)
 	s.app.Get("/runs", s.runsPage)
 	s.app.Get("/runs/:id<int>", s.runPage)
+	s.app.Get("/runs/:id<int>/log", s.downloadLog)
 	s.app.Post("/tasks/:name/:action", requireRole(RoleOperator), s.taskAction)
 	return s, nil
 }

@@ -111,7 +111,7 @@ func startServices(ctx context.Context, cfg config.Config, logger *slog.Logger, 
 				return err
 			}
 			srv, err := webui.New(st, logger, webui.Options{TemporalUIURL: cfg.TemporalUIURL,
-				Namespace: cfg.TemporalNamespace, SecureCookies: strings.HasPrefix(cfg.ConsoleURL, "https://"),
+				Namespace: cfg.TemporalNamespace, TasksDir: cfg.TasksDir, SecureCookies: strings.HasPrefix(cfg.ConsoleURL, "https://"),
 				Control: &control.Control{Store: st, Client: c, ScheduleIDPrefix: cfg.ScheduleIDPrefix}})
 			if err != nil {
 				return err
