@@ -57,12 +57,12 @@ func (s *Server) openInTask(taskName, rel string) (*os.File, error) {
 
 // logView is one chunk of a run's log, cut at line boundaries.
 type logView struct {
-	Text            string
-	Size            int64
-	Start, End      int64
-	Prev, Next      int64
+	Text             string
+	Size             int64
+	Start, End       int64
+	Prev, Next       int64
 	HasPrev, HasNext bool
-	Missing         string
+	Missing          string
 }
 
 // readLog reads the chunk of the log at offset (-1: the end).

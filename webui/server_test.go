@@ -28,7 +28,7 @@ func console(t testing.TB, env *testenv.Env) string {
 	t.Helper()
 	srv, err := webui.New(env.Store, slog.New(slog.DiscardHandler), webui.Options{TemporalUIURL: "http://temporal.test", Namespace: "default",
 		TasksDir: env.Config.TasksDir,
-		Control: &control.Control{Store: env.Store, Client: env.Temporal, ScheduleIDPrefix: env.Config.ScheduleIDPrefix}})
+		Control:  &control.Control{Store: env.Store, Client: env.Temporal, ScheduleIDPrefix: env.Config.ScheduleIDPrefix}})
 	if err != nil {
 		t.Fatal(err)
 	}
