@@ -16,6 +16,13 @@ import (
 // ErrTaskNotFound is returned when no row of t_task_list has the name.
 var ErrTaskNotFound = errors.New("task not found")
 
+// ErrTaskExists is returned when creating a task whose name is taken.
+var ErrTaskExists = errors.New("task already exists")
+
+// ErrTaskChanged is returned when a task was changed by someone else
+// between reading it and writing it back.
+var ErrTaskChanged = errors.New("task was changed by someone else")
+
 // ErrRunNotFound is returned when no row of t_task_exec_list has the id.
 var ErrRunNotFound = errors.New("run not found")
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/schetask/schetask/tasktype"
 )
@@ -14,7 +15,7 @@ import (
 const taskColumns = `task_name, rule, time_zone, timeout, timeout_action, task_status,
 	overlap_policy, owners, description, last_start_time, last_end_time,
 	last_warning_time, coalesce(task_version, ''), created_at, updated_at,
-	alert_channels, slack_channel, webhook_url`
+	alert_channels, slack_channel, webhook_url, status_note`
 
 func scanTask(row pgx.Row) (tasktype.Task, error) {
 	var t tasktype.Task
@@ -22,7 +23,7 @@ func scanTask(row pgx.Row) (tasktype.Task, error) {
 	err := row.Scan(&t.Name, &t.Rule, &t.TimeZone, &timeout, &t.TimeoutAction, &t.Status,
 		&t.Overlap, &t.Owners, &t.Description, &t.LastStartTime, &t.LastEndTime,
 		&t.LastWarningTime, &t.Version, &t.CreatedAt, &t.UpdatedAt,
-		&t.AlertChannels, &t.SlackChannel, &t.WebhookURL)
+		&t.AlertChannels, &t.SlackChannel, &t.WebhookURL, &t.StatusNote)
 	t.Timeout = time.Duration(timeout) * time.Second
 	return t, err
 }
@@ -54,21 +55,14 @@ func (s *Store) GetTask(ctx context.Context, name string) (tasktype.Task, error)
 
 // UpsertTask inserts or replaces a task's settings (not its run bookkeeping).
 func (s *Store) UpsertTask(ctx context.Context, t tasktype.Task) error {
-	if t.Owners == nil {
-		t.Owners = []string{}
-	}
-	if t.AlertChannels == nil {
-		t.AlertChannels = []string{}
-	}
 	_, err := s.pool.Exec(ctx, `
 		INSERT INTO t_task_list (task_name, rule, time_zone, timeout, timeout_action,
-			task_status, overlap_policy, owners, description, alert_channels, slack_channel, webhook_url)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+			task_status, overlap_policy, owners, description, alert_channels, slack_channel, webhook_url, status_note)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 		ON CONFLICT (task_name) DO UPDATE SET rule = $2, time_zone = $3, timeout = $4,
 			timeout_action = $5, task_status = $6, overlap_policy = $7, owners = $8,
-			description = $9, alert_channels = $10, slack_channel = $11, webhook_url = $12`,
-		t.Name, t.Rule, t.TimeZone, int32(t.Timeout/time.Second), t.TimeoutAction,
-		t.Status, t.Overlap, t.Owners, t.Description, t.AlertChannels, t.SlackChannel, t.WebhookURL)
+			description = $9, alert_channels = $10, slack_channel = $11, webhook_url = $12, status_note = $13`,
+		taskArgs(t)...)
 	if err != nil {
 		return fmt.Errorf("upsert task %q: %w", t.Name, err)
 	}
@@ -87,9 +81,14 @@ func (s *Store) DeleteTask(ctx context.Context, name string) error {
 	return nil
 }
 
-// SetTaskStatus sets a task's task_status.
+// SetTaskStatus sets a task's task_status and clears its status note.
 func (s *Store) SetTaskStatus(ctx context.Context, name string, status tasktype.Status) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE t_task_list SET task_status = $2 WHERE task_name = $1`, name, status)
+	return s.SetTaskStatusNote(ctx, name, status, "")
+}
+
+// SetTaskStatusNote sets a task's task_status with a note saying why.
+func (s *Store) SetTaskStatusNote(ctx context.Context, name string, status tasktype.Status, note string) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE t_task_list SET task_status = $2, status_note = $3 WHERE task_name = $1`, name, status, note)
 	if err != nil {
 		return fmt.Errorf("set status of task %q: %w", name, err)
 	}
@@ -105,4 +104,78 @@ func (s *Store) MarkWarned(ctx context.Context, name string) error {
 		return fmt.Errorf("mark task %q warned: %w", name, err)
 	}
 	return nil
+}
+
+// uniqueViolation is Postgres's SQLSTATE for a duplicate key.
+const uniqueViolation = "23505"
+
+// taskArgs are a task's settings in the column order of UpsertTask.
+func taskArgs(t tasktype.Task) []any {
+	if t.Owners == nil {
+		t.Owners = []string{}
+	}
+	if t.AlertChannels == nil {
+		t.AlertChannels = []string{}
+	}
+	return []any{t.Name, t.Rule, t.TimeZone, int32(t.Timeout / time.Second), t.TimeoutAction,
+		t.Status, t.Overlap, t.Owners, t.Description, t.AlertChannels, t.SlackChannel, t.WebhookURL, t.StatusNote}
+}
+
+// CreateTask inserts a new task, or fails with ErrTaskExists.
+func (s *Store) CreateTask(ctx context.Context, t tasktype.Task) error {
+	_, err := s.pool.Exec(ctx, `
+		INSERT INTO t_task_list (task_name, rule, time_zone, timeout, timeout_action,
+			task_status, overlap_policy, owners, description, alert_channels, slack_channel, webhook_url, status_note)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`, taskArgs(t)...)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == uniqueViolation {
+		return fmt.Errorf("create task %q: %w", t.Name, ErrTaskExists)
+	}
+	if err != nil {
+		return fmt.Errorf("create task %q: %w", t.Name, err)
+	}
+	return nil
+}
+
+// UpdateTask replaces a task's settings if nobody changed the task since
+// version (its UpdatedAt when the editor read it); otherwise it fails with
+// ErrTaskChanged. It returns the task as it was before and after.
+func (s *Store) UpdateTask(ctx context.Context, t tasktype.Task, version time.Time) (before, after tasktype.Task, err error) {
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		before, err = scanTask(tx.QueryRow(ctx, `SELECT `+taskColumns+` FROM t_task_list WHERE task_name = $1 FOR UPDATE`, t.Name))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return ErrTaskNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if !before.UpdatedAt.Equal(version) {
+			return ErrTaskChanged
+		}
+		after, err = scanTask(tx.QueryRow(ctx, `
+			UPDATE t_task_list SET rule = $2, time_zone = $3, timeout = $4, timeout_action = $5,
+				task_status = $6, overlap_policy = $7, owners = $8, description = $9,
+				alert_channels = $10, slack_channel = $11, webhook_url = $12, status_note = $13
+			WHERE task_name = $1 RETURNING `+taskColumns, taskArgs(t)...))
+		return err
+	})
+	if err != nil {
+		return before, after, fmt.Errorf("update task %q: %w", t.Name, err)
+	}
+	return before, after, nil
+}
+
+// LastRuns returns each task's newest run, by task name.
+func (s *Store) LastRuns(ctx context.Context) (map[string]tasktype.Run, error) {
+	runs, err := s.queryRuns(ctx, "last runs", `SELECT r.* FROM t_task_list t
+		CROSS JOIN LATERAL (SELECT `+runColumns+` FROM t_task_exec_list e
+			WHERE e.task_name = t.task_name ORDER BY start_time DESC, id DESC LIMIT 1) r`)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]tasktype.Run, len(runs))
+	for _, r := range runs {
+		out[r.TaskName] = r
+	}
+	return out, nil
 }

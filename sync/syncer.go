@@ -243,7 +243,7 @@ func (s *Syncer) reconcile(ctx context.Context, name string, t *tasktype.Task) (
 	case !exists:
 		_, err := s.client.ScheduleClient().Create(ctx, client.ScheduleOptions{
 			ID: s.scheduleID(name), Spec: d.spec, Action: s.action(d), Overlap: d.overlap,
-			CatchupWindow: s.cfg.CatchupWindow, Paused: d.paused, Note: pauseNote(t.Status),
+			CatchupWindow: s.cfg.CatchupWindow, Paused: d.paused, Note: pauseNote(*t),
 		})
 		if err != nil {
 			return stats, fmt.Errorf("create schedule of %q: %w", name, err)
@@ -268,7 +268,7 @@ func (s *Syncer) reconcile(ctx context.Context, name string, t *tasktype.Task) (
 	}
 	if exists && desc.Schedule.State != nil && desc.Schedule.State.Paused != d.paused {
 		if d.paused {
-			err = h.Pause(ctx, client.SchedulePauseOptions{Note: pauseNote(t.Status)})
+			err = h.Pause(ctx, client.SchedulePauseOptions{Note: pauseNote(*t)})
 			stats.Paused++
 		} else {
 			err = h.Unpause(ctx, client.ScheduleUnpauseOptions{Note: "task_status 1"})
@@ -337,12 +337,20 @@ func specHash(desc *client.ScheduleDescription) string {
 	return hash
 }
 
-func pauseNote(st tasktype.Status) string {
-	switch st {
+// pauseNote is the schedule's note for a paused task: its status and, when
+// someone gave one, their note.
+func pauseNote(t tasktype.Task) string {
+	note := ""
+	switch t.Status {
 	case tasktype.StatusOff:
-		return "task_status 0 (off)"
+		note = "task_status 0 (off)"
 	case tasktype.StatusKill:
-		return "task_status 2 (killed, off)"
+		note = "task_status 2 (killed, off)"
+	default:
+		return ""
 	}
-	return ""
+	if t.StatusNote != "" {
+		note += ": " + t.StatusNote
+	}
+	return note
 }

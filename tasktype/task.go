@@ -59,8 +59,10 @@ type Task struct {
 	// "email", "webhook"); empty means every configured one.
 	AlertChannels []string
 	// SlackChannel and WebhookURL replace the configured ones for this task.
-	SlackChannel    string
-	WebhookURL      string
+	SlackChannel string
+	WebhookURL   string
+	// StatusNote says why the task is off, when someone said.
+	StatusNote      string
 	LastStartTime   *time.Time
 	LastEndTime     *time.Time
 	LastWarningTime *time.Time
