@@ -195,6 +195,13 @@ func (s *Store) ListRuns(ctx context.Context, taskName string, limit int) ([]tas
 		WHERE $1 = '' OR task_name = $1 ORDER BY start_time DESC, id DESC LIMIT $2`, taskName, limit)
 }
 
+// ArchivedRuns returns a task's runs that archived a publish folder,
+// newest first: the task's history versions.
+func (s *Store) ArchivedRuns(ctx context.Context, taskName string, limit int) ([]tasktype.Run, error) {
+	return s.queryRuns(ctx, "archived runs", `SELECT `+runColumns+` FROM t_task_exec_list
+		WHERE task_name = $1 AND history_path <> '' ORDER BY start_time DESC, id DESC LIMIT $2`, taskName, limit)
+}
+
 // RunningRuns returns the task's runs whose row says running.
 func (s *Store) RunningRuns(ctx context.Context, taskName string) ([]tasktype.Run, error) {
 	return s.queryRuns(ctx, fmt.Sprintf("running runs of %q", taskName), `SELECT `+runColumns+`

@@ -54,14 +54,20 @@ func (s *Server) taskAction(c *fiber.Ctx) error {
 		if action == "resume" {
 			status = tasktype.StatusOn
 		}
-		if err := s.store.SetTaskStatus(ctx, name, status); err != nil {
+		note := ""
+		if action == "pause" {
+			if note = c.FormValue("note"); len(note) > 500 {
+				return fiber.NewError(fiber.StatusBadRequest, "the note is too long: at most 500 characters")
+			}
+		}
+		if err := s.store.SetTaskStatusNote(ctx, name, status, note); err != nil {
 			return err
 		}
-		after = map[string]any{"task_status": status}
+		after = map[string]any{"task_status": status, "status_note": note}
 	default:
 		return fiber.NewError(fiber.StatusNotFound, fmt.Sprintf("unknown action %q", action))
 	}
-	if err := s.store.AddAudit(ctx, u.Name, action, name, map[string]any{"task_status": t.Status}, after); err != nil {
+	if err := s.store.AddAudit(ctx, u.Name, action, name, map[string]any{"task_status": t.Status, "status_note": t.StatusNote}, after); err != nil {
 		return err
 	}
 	s.logger.Info("console action", slog.String("user", u.Name), slog.String("action", action), slog.String("task", name))

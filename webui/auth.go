@@ -92,7 +92,7 @@ type currentUser struct {
 // page (GET) or 401.
 func (s *Server) requireLogin(c *fiber.Ctx) error {
 	switch c.Path() {
-	case "/login", "/healthz", "/static/app.css":
+	case "/login", "/healthz", "/static/app.css", "/static/app.js":
 		return c.Next()
 	}
 	sess, err := s.sessions.Get(c)

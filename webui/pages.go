@@ -3,41 +3,98 @@ package webui
 import (
 	"errors"
 	"fmt"
+	"html/template"
+	"path/filepath"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/schetask/schetask/activities"
+	"github.com/schetask/schetask/rule"
 	"github.com/schetask/schetask/store"
 	"github.com/schetask/schetask/tasktype"
 )
 
 type overviewData struct {
 	page
-	Tasks []tasktype.Task
+	Tasks []taskRow
 	Runs  []tasktype.Run
 }
 
+// taskRow is a task as the task list shows it.
+type taskRow struct {
+	tasktype.Task
+	// Words is the rule in English, or why it is invalid (RuleError).
+	Words     string
+	RuleError bool
+	// Next is the next fire time in the task's zone, when it fires.
+	Next *time.Time
+	// Last is the newest run (ID 0 when none).
+	Last tasktype.Run
+}
+
+func describeTask(t tasktype.Task, now time.Time) taskRow {
+	row := taskRow{Task: t}
+	loc, err := time.LoadLocation(t.TimeZone)
+	if err != nil {
+		row.Words, row.RuleError = fmt.Sprintf("unknown time zone %q", t.TimeZone), true
+		return row
+	}
+	r, err := rule.Parse(t.Rule)
+	if err != nil {
+		row.Words, row.RuleError = err.Error(), true
+		return row
+	}
+	row.Words = r.Describe()
+	if t.Status == tasktype.StatusOn {
+		if next := fireTimes(r, now, loc, 1); len(next) == 1 {
+			row.Next = &next[0]
+		}
+	}
+	return row
+}
+
 func (s *Server) overview(c *fiber.Ctx) error {
-	tasks, err := s.store.ListTasks(c.Context())
+	ctx := c.Context()
+	tasks, err := s.store.ListTasks(ctx)
 	if err != nil {
 		return fmt.Errorf("overview: %w", err)
 	}
-	runs, err := s.store.ListRuns(c.Context(), "", 50)
+	last, err := s.store.LastRuns(ctx)
 	if err != nil {
 		return fmt.Errorf("overview: %w", err)
 	}
-	return s.render(c, "overview.html", overviewData{page: s.page(c, "schetask"), Tasks: tasks, Runs: runs})
+	runs, err := s.store.ListRuns(ctx, "", 20)
+	if err != nil {
+		return fmt.Errorf("overview: %w", err)
+	}
+	now := time.Now()
+	d := overviewData{page: s.page(c, "Tasks"), Runs: runs}
+	for _, t := range tasks {
+		row := describeTask(t, now)
+		row.Last = last[t.Name]
+		d.Tasks = append(d.Tasks, row)
+	}
+	return s.render(c, "overview.html", d)
 }
 
 type taskData struct {
 	page
-	Task    tasktype.Task
-	Sync    store.SyncState
-	Synced  bool
-	Runs    []tasktype.Run
-	Alerts  []store.AlertRow
-	Audit   []store.AuditEntry
-	Deleted bool
+	Task taskRow
+	// NextFires are the next five fire times in the task's zone.
+	NextFires []time.Time
+	// Entrypoint is the command found in the deployed folder, or why none was.
+	Entrypoint      string
+	EntrypointError string
+	Chart           template.HTML
+	Sync            store.SyncState
+	Synced          bool
+	Runs            []tasktype.Run
+	Alerts          []store.AlertRow
+	Audit           []store.AuditEntry
+	Deleted         bool
 }
 
 func (s *Server) taskPage(c *fiber.Ctx) error {
@@ -58,12 +115,26 @@ func (s *Server) taskPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	d.Task = t
+	now := time.Now()
+	d.Task = describeTask(t, now)
+	if r, err := rule.Parse(t.Rule); err == nil && !d.Deleted {
+		if loc, err := time.LoadLocation(t.TimeZone); err == nil {
+			d.NextFires = fireTimes(r, now, loc, 5)
+		}
+	}
+	d.Entrypoint, d.EntrypointError = s.entrypoint(name)
 	if d.Sync, d.Synced, err = s.store.GetSyncState(ctx, name); err != nil {
 		return err
 	}
-	if d.Runs, err = s.store.ListRuns(ctx, name, 50); err != nil {
+	if d.Runs, err = s.store.ListRuns(ctx, name, 100); err != nil {
 		return err
+	}
+	d.Chart = durationChart(d.Runs, now)
+	if len(d.Runs) > 0 {
+		d.Task.Last = d.Runs[0]
+	}
+	if len(d.Runs) > 20 {
+		d.Runs = d.Runs[:20]
 	}
 	if d.Alerts, err = s.store.ListAlerts(ctx, name, 20); err != nil {
 		return err
@@ -72,6 +143,25 @@ func (s *Server) taskPage(c *fiber.Ctx) error {
 		return err
 	}
 	return s.render(c, "task.html", d)
+}
+
+// entrypoint says which command a run of the task would start, from its
+// deployed folder, relative to the tasks root.
+func (s *Server) entrypoint(name string) (cmd, problem string) {
+	dir, err := tasktype.Layout{Root: s.opts.TasksDir}.TaskDir(name)
+	if err != nil || s.opts.TasksDir == "" {
+		return "", "the console does not know the tasks folder"
+	}
+	argv, err := activities.Entrypoint(dir)
+	if err != nil {
+		return "", strings.ReplaceAll(err.Error(), strings.TrimRight(s.opts.TasksDir, "/"), "task")
+	}
+	for i, a := range argv {
+		if rel, err := filepath.Rel(s.opts.TasksDir, a); err == nil && !strings.HasPrefix(rel, "..") {
+			argv[i] = "task/" + rel
+		}
+	}
+	return strings.Join(argv, " "), ""
 }
 
 type runData struct {

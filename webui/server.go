@@ -19,6 +19,7 @@ import (
 
 	"github.com/schetask/schetask/control"
 	"github.com/schetask/schetask/store"
+	"github.com/schetask/schetask/tasktype"
 )
 
 //go:embed templates/*.html
@@ -26,6 +27,9 @@ var templates embed.FS
 
 //go:embed static/app.css
 var appCSS []byte
+
+//go:embed static/app.js
+var appJS []byte
 
 // Options configure the console.
 type Options struct {
@@ -50,6 +54,8 @@ type Server struct {
 	tmpl     *template.Template
 	opts     Options
 	sessions *session.Store
+	// stop is closed when Run ends, to end live log tails.
+	stop chan struct{}
 }
 
 // New builds the console.
@@ -66,11 +72,20 @@ func New(st *store.Store, logger *slog.Logger, opts Options) (*Server, error) {
 		},
 		"time": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z") },
 		"list": func(v ...string) []string { return v },
+		"dur": func(r tasktype.Run) string {
+			if r.ID == 0 {
+				return ""
+			}
+			return shortDuration(runDuration(r, time.Now()))
+		},
+		"changes": auditChanges,
+		"rfc3339": func(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) },
 	}).ParseFS(templates, "templates/*.html")
 	if err != nil {
 		return nil, fmt.Errorf("parse templates: %w", err)
 	}
-	s := &Server{store: st, logger: logger.With(slog.String("component", "webui")), tmpl: tmpl, opts: opts}
+	s := &Server{store: st, logger: logger.With(slog.String("component", "webui")), tmpl: tmpl, opts: opts,
+		stop: make(chan struct{})}
 	s.sessions = session.New(session.Config{
 		Storage: st.Sessions(), Expiration: opts.SessionTTL, KeyLookup: "cookie:schetask_session",
 		CookieHTTPOnly: true, CookieSameSite: "Lax", CookieSecure: opts.SecureCookies,
@@ -78,11 +93,8 @@ func New(st *store.Store, logger *slog.Logger, opts Options) (*Server, error) {
 	s.app = fiber.New(fiber.Config{DisableStartupMessage: true, ReadTimeout: 30 * time.Second, ErrorHandler: s.errorPage})
 	s.app.Use(securityHeaders)
 	s.app.Get("/healthz", s.health)
-	s.app.Get("/static/app.css", func(c *fiber.Ctx) error {
-		c.Type("css", "utf-8")
-		c.Set(fiber.HeaderCacheControl, "public, max-age=3600")
-		return c.Send(appCSS)
-	})
+	s.app.Get("/static/app.css", staticFile("css", appCSS))
+	s.app.Get("/static/app.js", staticFile("js", appJS))
 	s.app.Use(s.requireLogin)
 	s.app.Use(csrf.New(csrf.Config{
 		Session: s.sessions, Extractor: csrfFromFormOrHeader, CookieName: "schetask_csrf",
@@ -96,12 +108,31 @@ func New(st *store.Store, logger *slog.Logger, opts Options) (*Server, error) {
 	s.app.Post("/login", s.login)
 	s.app.Post("/logout", s.logout)
 	s.app.Get("/", s.overview)
+	s.app.Get("/api/rule", s.ruleAPI)
+	s.app.Get("/create", requireRole(RoleAdmin), s.newTaskForm)
+	s.app.Post("/create", requireRole(RoleAdmin), s.createTask)
 	s.app.Get("/tasks/:name", s.taskPage)
+	s.app.Get("/tasks/:name/edit", requireRole(RoleAdmin), s.editTaskForm)
+	s.app.Post("/tasks/:name/edit", requireRole(RoleAdmin), s.updateTask)
+	s.app.Post("/tasks/:name/delete", requireRole(RoleAdmin), s.deleteTask)
+	s.app.Get("/tasks/:name/history", s.historyPage)
+	s.app.Get("/tasks/:name/diff", s.diffPage)
 	s.app.Get("/runs", s.runsPage)
 	s.app.Get("/runs/:id<int>", s.runPage)
 	s.app.Get("/runs/:id<int>/log", s.downloadLog)
+	s.app.Get("/runs/:id<int>/stream", s.streamLog)
+	s.app.Get("/runs/:id<int>/file", s.filePage)
 	s.app.Post("/tasks/:name/:action", requireRole(RoleOperator), s.taskAction)
 	return s, nil
+}
+
+// staticFile serves an embedded asset.
+func staticFile(kind string, body []byte) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		c.Type(kind, "utf-8")
+		c.Set(fiber.HeaderCacheControl, "public, max-age=3600")
+		return c.Send(body)
+	}
 }
 
 func securityHeaders(c *fiber.Ctx) error {
@@ -131,6 +162,7 @@ func (s *Server) Run(ctx context.Context, addr string) error {
 				s.logger.Warn("delete expired sessions", slog.Any("error", err))
 			}
 		case <-ctx.Done():
+			close(s.stop)
 			return s.app.ShutdownWithTimeout(5 * time.Second)
 		}
 	}

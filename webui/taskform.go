@@ -1,0 +1,197 @@
+package webui
+
+import (
+	"fmt"
+	"net/mail"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/schetask/schetask/rule"
+	"github.com/schetask/schetask/tasktype"
+)
+
+// alertChannelNames are the channels a task may limit its alerts to.
+var alertChannelNames = []string{"slack", "email", "webhook"}
+
+var overlapPolicies = []tasktype.OverlapPolicy{
+	tasktype.OverlapSkip, tasktype.OverlapBufferOne, tasktype.OverlapBufferAll,
+	tasktype.OverlapCancelOther, tasktype.OverlapTerminateOther, tasktype.OverlapAllowAll,
+}
+
+// slackMemberRE matches Slack member ids, which owners may list besides e-mail addresses.
+var slackMemberRE = regexp.MustCompile(`^[UW][A-Z0-9]{2,20}$`)
+
+// slackChannelRE matches a Slack channel name (#ops) or id (C0123ABC).
+var slackChannelRE = regexp.MustCompile(`^(#[a-z0-9_-]{1,80}|[CG][A-Z0-9]{2,20})$`)
+
+// taskForm is a task as typed into the create/edit form, with its errors.
+type taskForm struct {
+	Name, Rule, TimeZone, Timeout, TimeoutAction, Overlap string
+	Owners, Description, SlackChannel, WebhookURL, Note   string
+	Enabled                                               bool
+	AlertChannels                                         []string
+	// Version is the task's updated_at (Unix µs) when the editor read it.
+	Version string
+	Errors  map[string]string
+}
+
+func formFromTask(t tasktype.Task) taskForm {
+	return taskForm{
+		Name: t.Name, Rule: t.Rule, TimeZone: t.TimeZone, Timeout: strconv.Itoa(int(t.Timeout / time.Second)),
+		TimeoutAction: string(t.TimeoutAction), Overlap: string(t.Overlap),
+		Owners: strings.Join(t.Owners, ", "), Description: t.Description, SlackChannel: t.SlackChannel,
+		WebhookURL: t.WebhookURL, Note: t.StatusNote, Enabled: t.Status == tasktype.StatusOn,
+		AlertChannels: t.AlertChannels, Version: strconv.FormatInt(t.UpdatedAt.UnixMicro(), 10),
+	}
+}
+
+func formFromRequest(c *fiber.Ctx) taskForm {
+	f := taskForm{
+		Name: strings.TrimSpace(c.FormValue("name")), Rule: strings.TrimSpace(c.FormValue("rule")),
+		TimeZone: strings.TrimSpace(c.FormValue("time_zone")), Timeout: strings.TrimSpace(c.FormValue("timeout")),
+		TimeoutAction: c.FormValue("timeout_action"), Overlap: c.FormValue("overlap"),
+		Owners: c.FormValue("owners"), Description: strings.TrimSpace(c.FormValue("description")),
+		SlackChannel: strings.TrimSpace(c.FormValue("slack_channel")), WebhookURL: strings.TrimSpace(c.FormValue("webhook_url")),
+		Note: strings.TrimSpace(c.FormValue("note")), Enabled: c.FormValue("enabled") != "",
+		Version: c.FormValue("version"),
+	}
+	if args := c.Request().PostArgs(); args != nil {
+		for _, v := range args.PeekMulti("alert_channels") {
+			f.AlertChannels = append(f.AlertChannels, string(v))
+		}
+	}
+	return f
+}
+
+// HasChannel reports whether the form limits alerts to channel ch.
+func (f taskForm) HasChannel(ch string) bool { return slices.Contains(f.AlertChannels, ch) }
+
+// task validates the form and builds the task it describes; on errors
+// f.Errors says what is wrong with which field.
+func (f *taskForm) task() (tasktype.Task, bool) {
+	f.Errors = map[string]string{}
+	t := tasktype.Task{
+		Name: f.Name, Rule: f.Rule, TimeZone: f.TimeZone, Description: f.Description,
+		TimeoutAction: tasktype.TimeoutAction(f.TimeoutAction), Overlap: tasktype.OverlapPolicy(f.Overlap),
+		SlackChannel: f.SlackChannel, WebhookURL: f.WebhookURL, StatusNote: f.Note, Status: tasktype.StatusOff,
+	}
+	if f.Enabled {
+		t.Status, t.StatusNote = tasktype.StatusOn, ""
+	}
+	if err := tasktype.ValidateName(f.Name); err != nil {
+		f.Errors["name"] = err.Error()
+	}
+	if t.TimeZone == "" {
+		t.TimeZone = "UTC"
+	}
+	if _, err := time.LoadLocation(t.TimeZone); err != nil {
+		f.Errors["time_zone"] = fmt.Sprintf("unknown time zone %q: use an IANA name such as UTC or Asia/Shanghai", t.TimeZone)
+	} else if _, err := rule.Parse(f.Rule); err != nil {
+		f.Errors["rule"] = err.Error()
+	}
+	if f.Timeout == "" {
+		f.Timeout = "0"
+	}
+	if secs, err := strconv.Atoi(f.Timeout); err != nil || secs < 0 || secs > 7*24*3600 {
+		f.Errors["timeout"] = "seconds from 0 (no limit) to 604800 (a week)"
+	} else {
+		t.Timeout = time.Duration(secs) * time.Second
+	}
+	if t.TimeoutAction != tasktype.TimeoutKill && t.TimeoutAction != tasktype.TimeoutWarn {
+		f.Errors["timeout_action"] = "kill or warn"
+	}
+	if !slices.Contains(overlapPolicies, t.Overlap) {
+		f.Errors["overlap"] = "pick one of the listed policies"
+	}
+	for _, o := range strings.FieldsFunc(f.Owners, func(r rune) bool { return r == ',' || r == ';' || r == ' ' || r == '\n' || r == '\r' || r == '\t' }) {
+		if strings.Contains(o, "@") {
+			if a, err := mail.ParseAddress(o); err != nil || a.Address != o {
+				f.Errors["owners"] = fmt.Sprintf("%q is not an e-mail address", o)
+				break
+			}
+		} else if !slackMemberRE.MatchString(o) {
+			f.Errors["owners"] = fmt.Sprintf("%q is neither an e-mail address nor a Slack member id (U…)", o)
+			break
+		}
+		if !slices.Contains(t.Owners, o) {
+			t.Owners = append(t.Owners, o)
+		}
+	}
+	for _, ch := range f.AlertChannels {
+		if !slices.Contains(alertChannelNames, ch) {
+			f.Errors["alert_channels"] = fmt.Sprintf("unknown channel %q", ch)
+			break
+		}
+		t.AlertChannels = append(t.AlertChannels, ch)
+	}
+	if t.SlackChannel != "" && !slackChannelRE.MatchString(t.SlackChannel) {
+		f.Errors["slack_channel"] = "a channel name like #ops or an id like C0123ABC"
+	}
+	if t.WebhookURL != "" {
+		if u, err := url.Parse(t.WebhookURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			f.Errors["webhook_url"] = "an http:// or https:// URL"
+		}
+	}
+	if len(t.Description) > 4000 {
+		f.Errors["description"] = "at most 4000 characters"
+	}
+	if len(t.StatusNote) > 500 {
+		f.Errors["note"] = "at most 500 characters"
+	}
+	return t, len(f.Errors) == 0
+}
+
+// fireTimes returns the next n fire times of a rule after from, in loc.
+func fireTimes(r rule.Rule, from time.Time, loc *time.Location, n int) []time.Time {
+	var out []time.Time
+	t := from
+	for range n {
+		t = r.Next(t, loc)
+		if t.IsZero() {
+			break
+		}
+		out = append(out, t.In(loc))
+	}
+	return out
+}
+
+// rulePreview is what the form shows under the rule as it is typed.
+type rulePreview struct {
+	OK    bool     `json:"ok"`
+	Error string   `json:"error,omitempty"`
+	Words string   `json:"words,omitempty"`
+	Next  []string `json:"next,omitempty"`
+}
+
+func previewRule(text, zone string, now time.Time) rulePreview {
+	if zone == "" {
+		zone = "UTC"
+	}
+	loc, err := time.LoadLocation(zone)
+	if err != nil {
+		return rulePreview{Error: fmt.Sprintf("unknown time zone %q", zone)}
+	}
+	r, err := rule.Parse(text)
+	if err != nil {
+		return rulePreview{Error: err.Error()}
+	}
+	p := rulePreview{OK: true, Words: r.Describe()}
+	for _, t := range fireTimes(r, now, loc, 5) {
+		p.Next = append(p.Next, t.Format("2006-01-02 15:04:05 MST"))
+	}
+	return p
+}
+
+// ruleAPI answers GET /api/rule?rule=…&tz=… with the rule in words and
+// its next five fire times, or why it is invalid: the form calls it as
+// people type.
+func (s *Server) ruleAPI(c *fiber.Ctx) error {
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.JSON(previewRule(c.Query("rule"), c.Query("tz"), time.Now()))
+}

@@ -1,0 +1,214 @@
+package webui
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/schetask/schetask/store"
+	"github.com/schetask/schetask/tasktype"
+)
+
+// taskSettings is what the audit trail records of a task: its settings,
+// not its run bookkeeping.
+type taskSettings struct {
+	Rule          string   `json:"rule"`
+	TimeZone      string   `json:"time_zone"`
+	Timeout       int      `json:"timeout"`
+	TimeoutAction string   `json:"timeout_action"`
+	Status        int      `json:"task_status"`
+	StatusNote    string   `json:"status_note,omitempty"`
+	Overlap       string   `json:"overlap_policy"`
+	Owners        []string `json:"owners"`
+	AlertChannels []string `json:"alert_channels"`
+	SlackChannel  string   `json:"slack_channel,omitempty"`
+	WebhookURL    string   `json:"webhook_url,omitempty"`
+	Description   string   `json:"description,omitempty"`
+}
+
+func settingsOf(t tasktype.Task) taskSettings {
+	return taskSettings{
+		Rule: t.Rule, TimeZone: t.TimeZone, Timeout: int(t.Timeout / time.Second), TimeoutAction: string(t.TimeoutAction),
+		Status: int(t.Status), StatusNote: t.StatusNote, Overlap: string(t.Overlap), Owners: t.Owners,
+		AlertChannels: t.AlertChannels, SlackChannel: t.SlackChannel, WebhookURL: t.WebhookURL, Description: t.Description,
+	}
+}
+
+type taskFormData struct {
+	page
+	New      bool
+	Form     taskForm
+	Channels []string
+	Overlaps []tasktype.OverlapPolicy
+	Conflict bool
+}
+
+func (s *Server) renderTaskForm(c *fiber.Ctx, status int, isNew bool, f taskForm) error {
+	title := "New task"
+	if !isNew {
+		title = "Edit " + f.Name
+	}
+	c.Status(status)
+	return s.render(c, "taskform.html", taskFormData{page: s.page(c, title), New: isNew, Form: f,
+		Channels: alertChannelNames, Overlaps: overlapPolicies})
+}
+
+// newTaskForm serves GET /create: an empty form with the defaults.
+func (s *Server) newTaskForm(c *fiber.Ctx) error {
+	return s.renderTaskForm(c, fiber.StatusOK, true, taskForm{
+		TimeZone: "UTC", Timeout: "600", TimeoutAction: string(tasktype.TimeoutKill),
+		Overlap: string(tasktype.OverlapSkip), Enabled: true,
+	})
+}
+
+// createTask serves POST /create.
+func (s *Server) createTask(c *fiber.Ctx) error {
+	f := formFromRequest(c)
+	t, ok := f.task()
+	if !ok {
+		return s.renderTaskForm(c, fiber.StatusUnprocessableEntity, true, f)
+	}
+	ctx := c.Context()
+	if err := s.store.CreateTask(ctx, t); errors.Is(err, store.ErrTaskExists) {
+		f.Errors["name"] = "a task with this name exists already"
+		return s.renderTaskForm(c, fiber.StatusConflict, true, f)
+	} else if err != nil {
+		return err
+	}
+	u, _ := c.Locals("user").(currentUser)
+	if err := s.store.AddAudit(ctx, u.Name, "create", t.Name, nil, settingsOf(t)); err != nil {
+		return err
+	}
+	s.logger.Info("task created", slog.String("user", u.Name), slog.String("task", t.Name))
+	return c.Redirect("/tasks/"+t.Name, fiber.StatusSeeOther)
+}
+
+// editTaskForm serves GET /tasks/:name/edit.
+func (s *Server) editTaskForm(c *fiber.Ctx) error {
+	t, err := s.taskParam(c)
+	if err != nil {
+		return err
+	}
+	return s.renderTaskForm(c, fiber.StatusOK, false, formFromTask(t))
+}
+
+// updateTask serves POST /tasks/:name/edit. The form carries the version
+// it was read at; a task changed since is not overwritten.
+func (s *Server) updateTask(c *fiber.Ctx) error {
+	cur, err := s.taskParam(c)
+	if err != nil {
+		return err
+	}
+	f := formFromRequest(c)
+	f.Name = cur.Name // the name is the folder's: it is not renamed here
+	t, ok := f.task()
+	if !ok {
+		return s.renderTaskForm(c, fiber.StatusUnprocessableEntity, false, f)
+	}
+	micros, err := strconv.ParseInt(f.Version, 10, 64)
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, "the form has no version; reload it")
+	}
+	ctx := c.Context()
+	before, after, err := s.store.UpdateTask(ctx, t, time.UnixMicro(micros))
+	if errors.Is(err, store.ErrTaskChanged) {
+		f.Errors["form"] = "someone changed this task after you opened the form; reload it to see their change, then edit again"
+		return s.renderTaskForm(c, fiber.StatusConflict, false, f)
+	}
+	if errors.Is(err, store.ErrTaskNotFound) {
+		return fiber.NewError(fiber.StatusNotFound, "no such task")
+	}
+	if err != nil {
+		return err
+	}
+	u, _ := c.Locals("user").(currentUser)
+	if err := s.store.AddAudit(ctx, u.Name, "edit", t.Name, settingsOf(before), settingsOf(after)); err != nil {
+		return err
+	}
+	s.logger.Info("task edited", slog.String("user", u.Name), slog.String("task", t.Name))
+	return c.Redirect("/tasks/"+t.Name, fiber.StatusSeeOther)
+}
+
+// deleteTask serves POST /tasks/:name/delete; the form must repeat the
+// task's name. Runs, logs and history stay.
+func (s *Server) deleteTask(c *fiber.Ctx) error {
+	t, err := s.taskParam(c)
+	if err != nil {
+		return err
+	}
+	if c.FormValue("confirm") != t.Name {
+		return fiber.NewError(fiber.StatusBadRequest, "not deleted: type the task's name to confirm")
+	}
+	ctx := c.Context()
+	if err := s.store.DeleteTask(ctx, t.Name); err != nil && !errors.Is(err, store.ErrTaskNotFound) {
+		return err
+	}
+	u, _ := c.Locals("user").(currentUser)
+	if err := s.store.AddAudit(ctx, u.Name, "delete", t.Name, settingsOf(t), nil); err != nil {
+		return err
+	}
+	s.logger.Info("task deleted", slog.String("user", u.Name), slog.String("task", t.Name))
+	return c.Redirect("/", fiber.StatusSeeOther)
+}
+
+// taskParam loads the task named by the :name parameter.
+func (s *Server) taskParam(c *fiber.Ctx) (tasktype.Task, error) {
+	name := c.Params("name")
+	if err := tasktype.ValidateName(name); err != nil {
+		return tasktype.Task{}, fiber.NewError(fiber.StatusNotFound, "no such task")
+	}
+	t, err := s.store.GetTask(c.Context(), name)
+	if errors.Is(err, store.ErrTaskNotFound) {
+		return t, fiber.NewError(fiber.StatusNotFound, "no such task")
+	}
+	return t, err
+}
+
+// auditChange is one setting an audited change touched.
+type auditChange struct {
+	Key           string
+	Before, After string
+}
+
+// auditChanges lists the settings that differ between an audit entry's
+// before and after, by name.
+func auditChanges(before, after map[string]any) []auditChange {
+	keys := map[string]bool{}
+	for k := range before {
+		keys[k] = true
+	}
+	for k := range after {
+		keys[k] = true
+	}
+	var out []auditChange
+	for _, k := range slices.Sorted(maps.Keys(keys)) {
+		b, bok := before[k]
+		a, aok := after[k]
+		bs, as := auditValue(b, bok), auditValue(a, aok)
+		if bs != as {
+			out = append(out, auditChange{Key: k, Before: bs, After: as})
+		}
+	}
+	return out
+}
+
+func auditValue(v any, ok bool) string {
+	if !ok || v == nil {
+		return "—"
+	}
+	if s, isString := v.(string); isString {
+		return strconv.Quote(s)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
