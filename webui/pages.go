@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"io/fs"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -153,6 +154,9 @@ func (s *Server) entrypoint(name string) (cmd, problem string) {
 		return "", "the console does not know the tasks folder"
 	}
 	argv, err := activities.Entrypoint(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", "not deployed: there is no folder task/" + name
+	}
 	if err != nil {
 		return "", strings.ReplaceAll(err.Error(), strings.TrimRight(s.opts.TasksDir, "/"), "task")
 	}

@@ -39,6 +39,9 @@ func (s *Server) streamLog(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderContentType, "text/event-stream")
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	c.Set("X-Accel-Buffering", "no")
+	// A stream is the connection's last response, so a shutdown need not
+	// wait for it to go idle.
+	c.Context().SetConnectionClose()
 	stop := s.stop
 	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
 		ctx, cancel := context.WithTimeout(context.Background(), maxTail)
@@ -98,6 +101,10 @@ func (s *Server) tail(ctx context.Context, w *bufio.Writer, run tasktype.Run, of
 				return true
 			}
 		}
+	}
+	// Answer at once, so the client knows the stream is open.
+	if _, err := w.WriteString("retry: 3000\n\n"); err != nil || w.Flush() != nil {
+		return
 	}
 	poll := time.NewTicker(tailPoll)
 	defer poll.Stop()

@@ -1,0 +1,235 @@
+package webui_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/schetask/schetask/internal/testenv"
+	"github.com/schetask/schetask/webui"
+)
+
+// addArchivedRun inserts a finished run of task whose history folder is
+// history/<version> and lists files.
+func addArchivedRun(t *testing.T, env *testenv.Env, task, version string, files map[string]string) int64 {
+	t.Helper()
+	hist := filepath.Join(task, "history", version)
+	names := []string{}
+	for name, content := range files {
+		p := filepath.Join(env.Config.TasksDir, hist, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, name)
+	}
+	var id int64
+	if err := env.Store.Pool().QueryRow(context.Background(), `INSERT INTO t_task_exec_list (task_name, task_version,
+		workflow_id, run_id, scheduled_time, end_time, status, exit_code, history_path, published_files)
+		VALUES ($1, $2, 'wf-' || $2, 'r', now(), now(), 'succeeded', 0, $3, $4) RETURNING id`,
+		task, version, hist, names).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func TestHistoryVersionsAreBrowsedViewedDiffedAndConfined(t *testing.T) {
+	t.Parallel()
+	env := testenv.New(t)
+	root := env.Config.TasksDir
+	outside := filepath.Join(t.TempDir(), "outside.txt")
+	if err := os.WriteFile(outside, []byte("TOPSECRET-outside\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(root, "other"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "other", "secret.txt"), []byte("TOPSECRET-other\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	v1 := addArchivedRun(t, env, "gold", "202611/25_101000", map[string]string{
+		"gold_price.json": `{"price":101.5,"currency":"USD"}`, "notes.txt": "a\nb\nc\n", "blob.bin": "\x00\x01\x02"})
+	v2 := addArchivedRun(t, env, "gold", "202611/25_101010", map[string]string{
+		"gold_price.json": `{"price":<b>102</b>,"currency":"USD"}`, "notes.txt": "a\nB\nc\n"})
+	// A row that lists a file which is a link out of the folder, and names that climb.
+	evil := addArchivedRun(t, env, "gold", "202611/25_101020", map[string]string{})
+	if err := os.MkdirAll(filepath.Join(root, "gold", "history", "202611", "25_101020"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(root, "gold", "history", "202611", "25_101020", "link.txt")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Store.Pool().Exec(context.Background(), `UPDATE t_task_exec_list SET published_files =
+		'{link.txt,../../../../other/secret.txt,/etc/passwd,%2e%2e/%2e%2e/other/secret.txt}' WHERE id = $1`, evil); err != nil {
+		t.Fatal(err)
+	}
+
+	addUser(t, env, "vera", "viewer password", webui.RoleViewer)
+	b := newBrowser(t, console(t, env))
+	if b.login("vera", "viewer password") != 303 {
+		t.Fatal("login failed")
+	}
+
+	_, page, _ := b.do("GET", "/tasks/gold/history", nil)
+	for _, want := range []string{"202611/25_101000", "202611/25_101010", fmt.Sprintf(`/runs/%d/file?name=gold_price.json`, v1), "<option>notes.txt</option>"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("history page lacks %q", want)
+		}
+	}
+
+	// JSON is shown pretty-printed; invalid JSON as it is, escaped.
+	_, page, _ = b.do("GET", fmt.Sprintf("/runs/%d/file?name=gold_price.json", v1), nil)
+	if !strings.Contains(page, "{\n  &#34;price&#34;: 101.5,\n  &#34;currency&#34;: &#34;USD&#34;\n}") {
+		t.Errorf("JSON not pretty-printed:\n%s", page)
+	}
+	_, page, _ = b.do("GET", fmt.Sprintf("/runs/%d/file?name=gold_price.json", v2), nil)
+	if strings.Contains(page, "<b>102</b>") || !strings.Contains(page, "&lt;b&gt;102&lt;/b&gt;") {
+		t.Error("file content not escaped")
+	}
+	_, page, _ = b.do("GET", fmt.Sprintf("/runs/%d/file?name=blob.bin", v1), nil)
+	if !strings.Contains(page, "binary file, 3 bytes") {
+		t.Error("a binary file is not announced as such")
+	}
+	code, body, h := b.do("GET", fmt.Sprintf("/runs/%d/file?name=blob.bin&download=1", v1), nil)
+	if code != 200 || body != "\x00\x01\x02" || !strings.Contains(h.Get("Content-Disposition"), `filename="blob.bin"`) {
+		t.Errorf("download: %d %q %q", code, body, h.Get("Content-Disposition"))
+	}
+
+	// The diff shows the changed line of notes.txt, and a file present only in the older version.
+	_, page, _ = b.do("GET", fmt.Sprintf("/tasks/gold/diff?a=%d&b=%d&file=notes.txt", v2, v1), nil)
+	if !strings.Contains(page, `<span class="del">-b</span>`) || !strings.Contains(page, `<span class="add">&#43;B</span>`) ||
+		!strings.Contains(page, "202611/25_101000 → 202611/25_101010") {
+		t.Errorf("diff of notes.txt:\n%s", page)
+	}
+	_, page, _ = b.do("GET", fmt.Sprintf("/tasks/gold/diff?a=%d&b=%d&file=notes.txt", v1, v1), nil)
+	if !strings.Contains(page, "identical") {
+		t.Error("a version against itself is not identical")
+	}
+	if _, page, _ = b.do("GET", fmt.Sprintf("/tasks/gold/diff?a=%d&b=%d&file=blob.bin", v1, v2), nil); !strings.Contains(page, "not compared") {
+		t.Error("a binary file was diffed")
+	}
+	if code, _, _ := b.do("GET", fmt.Sprintf("/tasks/other/diff?a=%d&b=%d&file=notes.txt", v1, v2), nil); code != 404 {
+		t.Errorf("diff of another task's runs: %d, want 404", code)
+	}
+
+	// Nothing leaves the task's folder, whatever the row or the query says.
+	for _, q := range []string{
+		fmt.Sprintf("/runs/%d/file?name=link.txt", evil),
+		fmt.Sprintf("/runs/%d/file?name=../../../../other/secret.txt", evil),
+		fmt.Sprintf("/runs/%d/file?name=/etc/passwd", evil),
+		fmt.Sprintf("/runs/%d/file?name=%%252e%%252e/%%252e%%252e/other/secret.txt", evil),
+		fmt.Sprintf("/runs/%d/file?name=%%2e%%2e/%%2e%%2e/other/secret.txt", evil),
+		fmt.Sprintf("/runs/%d/file?name=..%%2f..%%2f..%%2f..%%2fother%%2fsecret.txt", v1),
+		fmt.Sprintf("/runs/%d/file?name=%%2e%%2e%%252f%%2e%%2e%%252fother%%252fsecret.txt", v1),
+		fmt.Sprintf("/runs/%d/file?name=/etc/passwd&download=1", v1),
+		fmt.Sprintf("/runs/%d/file?name=link.txt&download=1", evil),
+		fmt.Sprintf("/tasks/gold/diff?a=%d&b=%d&file=link.txt", evil, evil),
+		fmt.Sprintf("/tasks/gold/diff?a=%d&b=%d&file=../../../../other/secret.txt", evil, v1),
+		"/tasks/..%2fother/history",
+		"/tasks/%2e%2e/history",
+	} {
+		code, body, _ := b.do("GET", q, nil)
+		if code != 404 || strings.Contains(body, "TOPSECRET") || strings.Contains(body, "root:") {
+			t.Errorf("GET %s: %d, want 404 and no file", q, code)
+		}
+	}
+}
+
+// TestRunningRunLogTailsLive reads the server-sent events of a running
+// run: lines appear as they are written, and the stream ends with the run.
+func TestRunningRunLogTailsLive(t *testing.T) {
+	t.Parallel()
+	env := testenv.New(t)
+	ctx := context.Background()
+	logRel := "gold/logs/202611/25/101010.log"
+	logAbs := filepath.Join(env.Config.TasksDir, logRel)
+	if err := os.MkdirAll(filepath.Dir(logAbs), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(logAbs, []byte("first line\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var id int64
+	if err := env.Store.Pool().QueryRow(ctx, `INSERT INTO t_task_exec_list (task_name, task_version, workflow_id, run_id,
+		scheduled_time, status, log_path) VALUES ('gold', '202611/25/101010', 'wf', 'r', now(), 'running', $1) RETURNING id`,
+		logRel).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	addUser(t, env, "vera", "viewer password", webui.RoleViewer)
+	b := newBrowser(t, console(t, env))
+	if b.login("vera", "viewer password") != 303 {
+		t.Fatal("login failed")
+	}
+	_, page, _ := b.do("GET", fmt.Sprintf("/runs/%d", id), nil)
+	if !strings.Contains(page, `id="live-log"`) || !strings.Contains(page, fmt.Sprintf(`data-stream="/runs/%d/stream?from=11"`, id)) {
+		t.Fatalf("the running run's page has no live log:\n%s", page)
+	}
+
+	req, _ := http.NewRequest("GET", b.base+fmt.Sprintf("/runs/%d/stream?from=11", id), nil)
+	resp, err := b.c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("stream: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	events := make(chan string, 100)
+	go func() {
+		defer close(events)
+		sc := bufio.NewScanner(resp.Body)
+		var ev string
+		for sc.Scan() {
+			line := sc.Text()
+			switch {
+			case strings.HasPrefix(line, "event: "):
+				ev = strings.TrimPrefix(line, "event: ")
+			case strings.HasPrefix(line, "data: "):
+				events <- ev + " " + strings.TrimPrefix(line, "data: ")
+			}
+		}
+	}()
+	next := func() string {
+		select {
+		case e := <-events:
+			return e
+		case <-time.After(10 * time.Second):
+			t.Fatal("no event within 10 s")
+		}
+		return ""
+	}
+	f, err := os.OpenFile(logAbs, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fmt.Fprint(f, "second <b>line</b>\nhalf")
+	if e := next(); e != `log "second \u003cb\u003eline\u003c/b\u003e\n"` {
+		t.Errorf("first event %q, want the new whole line", e)
+	}
+	fmt.Fprint(f, " done\n")
+	if e := next(); e != `log "half done\n"` {
+		t.Errorf("second event %q, want the finished line", e)
+	}
+	fmt.Fprint(f, "last words")
+	if _, err := env.Store.Pool().Exec(ctx, `UPDATE t_task_exec_list SET status = 'failed', exit_code = 3, end_time = now() WHERE id = $1`, id); err != nil {
+		t.Fatal(err)
+	}
+	if e := next(); e != `log "last words"` {
+		t.Errorf("third event %q, want the unfinished last line at the end", e)
+	}
+	if e := next(); e != `end "failed"` {
+		t.Errorf("last event %q, want the run's end", e)
+	}
+	if e, open := <-events; open {
+		t.Errorf("the stream goes on after the end: %q", e)
+	}
+}
