@@ -238,4 +238,3 @@ func TestTaskListShowsWordsNextFireAndLastRun(t *testing.T) {
 func htmlEscape(s string) string {
 	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&#34;", "'", "&#39;").Replace(s)
 }
-
