@@ -126,13 +126,8 @@ func (s *Server) filePage(c *fiber.Ctx) error {
 	case !isText(b):
 		d.Note = fmt.Sprintf("binary file, %d bytes; download it", size)
 	default:
-		d.Text = string(b)
-		if strings.HasSuffix(strings.ToLower(name), ".json") {
-			var out bytes.Buffer
-			if json.Indent(&out, b, "", "  ") == nil {
-				d.Text, d.Pretty = out.String(), true
-			}
-		}
+		d.Text = prettyJSON(name, b)
+		d.Pretty = d.Text != string(b)
 	}
 	return s.render(c, "file.html", d)
 }
@@ -194,7 +189,7 @@ func (s *Server) diffPage(c *fiber.Ctx) error {
 		if body == nil || !isText(body) {
 			return "", fmt.Errorf("%w: %d bytes", errNotDiffable, size)
 		}
-		return string(body), nil
+		return prettyJSON(file, body), nil
 	}
 	oldText, err := read(a)
 	if err == nil {
@@ -233,6 +228,19 @@ func (s *Server) diffPage(c *fiber.Ctx) error {
 }
 
 var errNotDiffable = errors.New("binary or bigger than 1 MiB")
+
+// prettyJSON indents a .json file's content, so it reads and diffs line
+// by line; anything else, or invalid JSON, comes back as it is.
+func prettyJSON(name string, b []byte) string {
+	if strings.HasSuffix(strings.ToLower(name), ".json") {
+		var out bytes.Buffer
+		if json.Indent(&out, b, "", "  ") == nil {
+			out.WriteByte('\n')
+			return out.String()
+		}
+	}
+	return string(b)
+}
 
 // isText reports whether b looks like text: valid UTF-8 without NUL bytes.
 func isText(b []byte) bool { return utf8.Valid(b) && bytes.IndexByte(b, 0) < 0 }

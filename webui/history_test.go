@@ -87,7 +87,7 @@ func TestHistoryVersionsAreBrowsedViewedDiffedAndConfined(t *testing.T) {
 
 	// JSON is shown pretty-printed; invalid JSON as it is, escaped.
 	_, page, _ = b.do("GET", fmt.Sprintf("/runs/%d/file?name=gold_price.json", v1), nil)
-	if !strings.Contains(page, "{\n  &#34;price&#34;: 101.5,\n  &#34;currency&#34;: &#34;USD&#34;\n}") {
+	if !strings.Contains(page, "{\n  &#34;price&#34;: 101.5,\n  &#34;currency&#34;: &#34;USD&#34;\n}\n") {
 		t.Errorf("JSON not pretty-printed:\n%s", page)
 	}
 	_, page, _ = b.do("GET", fmt.Sprintf("/runs/%d/file?name=gold_price.json", v2), nil)

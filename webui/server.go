@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"html/template"
 	"log/slog"
+	"net"
 	"strings"
 	"time"
 
@@ -148,9 +149,18 @@ func (s *Server) App() *fiber.App { return s.app }
 
 // Run serves on addr until ctx ends, removing expired sessions now and then.
 func (s *Server) Run(ctx context.Context, addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("serve console: %w", err)
+	}
+	return s.RunListener(ctx, ln)
+}
+
+// RunListener is Run on a listener the caller opened.
+func (s *Server) RunListener(ctx context.Context, ln net.Listener) error {
 	errc := make(chan error, 1)
-	go func() { errc <- s.app.Listen(addr) }()
-	s.logger.Info("console listening", slog.String("url", "http://"+addr))
+	go func() { errc <- s.app.Listener(ln) }()
+	s.logger.Info("console listening", slog.String("url", "http://"+ln.Addr().String()))
 	t := time.NewTicker(10 * time.Minute)
 	defer t.Stop()
 	for {
