@@ -5,14 +5,14 @@ TEMPORAL_CLI_VERSION := v1.5.1
 STATICCHECK_VERSION := v0.8.2
 PG_BIN := $(firstword $(wildcard /usr/lib/postgresql/*/bin/initdb))
 
-.PHONY: run test bench build deps vet clean-data
+.PHONY: run test bench build deps test-deps vet clean-data
 
 ## run: build what is missing, start Postgres + Temporal (+ Web) under .data/, migrate, serve
 run: deps bin/schetask
 	./bin/schetask dev
 
 ## test: the whole suite against a real Temporal dev server and a real Postgres
-test: deps
+test: test-deps
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 		if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted" >&2; exit 1; fi
 	$(GO) vet ./...
@@ -36,14 +36,25 @@ bin/temporal:
 
 ## deps: what the machine needs besides Go: Postgres server binaries, node
 deps: bin/temporal
-	@if [ -z "$(PG_BIN)" ] || ! command -v node >/dev/null; then \
+	@$(call need_debian,$(if $(PG_BIN),,postgresql) $(if $(shell command -v node),,nodejs))
+
+## test-deps: and for the console's browser tests, Chromium
+test-deps: deps
+	@$(call need_debian,$(if $(or $(SCHETASK_CHROMIUM),$(shell command -v chromium)),,chromium))
+
+# need_debian installs the Debian packages named in $(1), when any, as root
+# with apt-get; otherwise it says what to install and fails.
+define need_debian
+	missing="$(strip $(1))"; \
+	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-			echo "installing Debian's postgresql and nodejs"; \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql nodejs >/dev/null; \
+			echo "installing Debian's $$missing"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 		else \
-			echo "need Postgres server binaries and node: install Debian's postgresql and nodejs packages" >&2; exit 1; \
+			echo "need Debian's $$missing: apt-get install $$missing" >&2; exit 1; \
 		fi; \
 	fi
+endef
 
 vet:
 	$(GO) vet ./...

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"html/template"
 	"log/slog"
+	"net/url"
 	"net"
 	"strings"
 	"time"
@@ -80,6 +81,14 @@ func New(st *store.Store, logger *slog.Logger, opts Options) (*Server, error) {
 			return shortDuration(runDuration(r, time.Now()))
 		},
 		"changes": auditChanges,
+		// workflowURL is the run's page in Temporal Web, or "".
+		"workflowURL": func(r tasktype.Run) string {
+			if opts.TemporalUIURL == "" || r.WorkflowID == "" {
+				return ""
+			}
+			return fmt.Sprintf("%s/namespaces/%s/workflows/%s/%s/history", strings.TrimRight(opts.TemporalUIURL, "/"),
+				url.PathEscape(opts.Namespace), url.PathEscape(r.WorkflowID), url.PathEscape(r.RunID))
+		},
 		"rfc3339": func(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) },
 	}).ParseFS(templates, "templates/*.html")
 	if err != nil {
