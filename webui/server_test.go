@@ -176,7 +176,8 @@ func TestLoginSessionsAndCSRF(t *testing.T) {
 	}
 
 	code, body, _ := b.do("GET", "/", nil)
-	if code != 200 || !strings.Contains(body, "olga (operator)") || !strings.Contains(body, `href="/runs/`) {
+	if code != 200 || !strings.Contains(body, "olga (operator)") || !strings.Contains(body, `href="/runs/`) ||
+		!strings.Contains(body, `href="http://temporal.test/namespaces/default/workflows/task-gold-x/r1/history"`) {
 		t.Fatalf("overview after login: %d\n%s", code, body)
 	}
 	code, body, _ = b.do("GET", "/runs/"+itoa(runID), nil)
