@@ -127,6 +127,19 @@ func TestWithoutASessionOnlyLoginAndHealthAnswer(t *testing.T) {
 		{"GET", "/runs/1", "application/json", 401},
 		{"POST", "/logout", "text/html", 401},
 		{"GET", "/no/such/page", "application/json", 401},
+		{"GET", "/static/app.js", "", 200},
+		{"GET", "/runs", "text/html", 303},
+		{"GET", "/create", "text/html", 303},
+		{"GET", "/api/rule?rule=*+*+*+*+*", "application/json", 401},
+		{"GET", "/tasks/gold/history", "application/json", 401},
+		{"GET", "/tasks/gold/diff?a=1&b=2&file=x", "application/json", 401},
+		{"GET", "/runs/1/log", "application/json", 401},
+		{"GET", "/runs/1/stream", "application/json", 401},
+		{"GET", "/runs/1/file?name=x", "application/json", 401},
+		{"POST", "/create", "text/html", 401},
+		{"POST", "/tasks/gold/edit", "text/html", 401},
+		{"POST", "/tasks/gold/delete", "text/html", 401},
+		{"POST", "/tasks/gold/run", "text/html", 401},
 	} {
 		code, _, h := b.do(tt.method, tt.path, nil, "Accept", tt.accept)
 		if code != tt.want {

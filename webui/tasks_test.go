@@ -128,15 +128,26 @@ func TestAdminCreatesEditsAndDeletesTasksWithAudit(t *testing.T) {
 		t.Errorf("audit: %+v, %v", audit, err)
 	}
 
-	// An operator may not create, edit or delete.
-	op := newBrowser(t, base)
-	if op.login("olga", "operator password") != 303 {
-		t.Fatal("operator login failed")
+	// Operators and viewers may not create, edit or delete; nobody may without the CSRF token.
+	addUser(t, env, "vera", "viewer password", webui.RoleViewer)
+	for user, password := range map[string]string{"olga": "operator password", "vera": "viewer password"} {
+		other := newBrowser(t, base)
+		if other.login(user, password) != 303 {
+			t.Fatalf("%s login failed", user)
+		}
+		tok := other.token("/")
+		for _, p := range []string{"/create", "/tasks/silver/edit", "/tasks/silver/delete"} {
+			if code, _, _ := other.do("POST", p, url.Values{"_csrf": {tok}, "name": {"x"}, "rule": {"* * * * *"}, "confirm": {"silver"}}); code != 403 {
+				t.Errorf("%s POST %s: %d, want 403", user, p, code)
+			}
+		}
+		if code, _, _ := other.do("GET", "/tasks/silver/edit", nil); code != 403 {
+			t.Errorf("%s GET the edit form: %d, want 403", user, code)
+		}
 	}
-	tok := op.token("/")
 	for _, p := range []string{"/create", "/tasks/silver/edit", "/tasks/silver/delete"} {
-		if code, _, _ := op.do("POST", p, url.Values{"_csrf": {tok}, "name": {"x"}, "rule": {"* * * * *"}, "confirm": {"silver"}}); code != 403 {
-			t.Errorf("operator POST %s: %d, want 403", p, code)
+		if code, _, _ := admin.do("POST", p, url.Values{"name": {"x"}, "rule": {"* * * * *"}, "confirm": {"silver"}}); code != 403 {
+			t.Errorf("admin POST %s without a CSRF token: %d, want 403", p, code)
 		}
 	}
 
