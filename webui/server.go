@@ -10,8 +10,8 @@ import (
 	"fmt"
 	"html/template"
 	"log/slog"
-	"net/url"
 	"net"
+	"net/url"
 	"strings"
 	"time"
 
