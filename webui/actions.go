@@ -8,7 +8,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/schetask/schetask/control"
-	"github.com/schetask/schetask/store"
 	"github.com/schetask/schetask/tasktype"
 	"github.com/schetask/schetask/workflows"
 )
@@ -16,19 +15,13 @@ import (
 // taskAction carries out an operator's action on a task (run, kill,
 // pause, resume), audits it and goes back to the task's page.
 func (s *Server) taskAction(c *fiber.Ctx) error {
-	name, action := c.Params("name"), c.Params("action")
-	if err := tasktype.ValidateName(name); err != nil {
-		return fiber.NewError(fiber.StatusNotFound, "no such task")
-	}
-	u, _ := c.Locals("user").(currentUser)
-	ctx := c.Context()
-	t, err := s.store.GetTask(ctx, name)
-	if errors.Is(err, store.ErrTaskNotFound) {
-		return fiber.NewError(fiber.StatusNotFound, "no such task")
-	}
+	t, err := s.taskParam(c)
 	if err != nil {
 		return err
 	}
+	name, action := t.Name, c.Params("action")
+	u, _ := c.Locals("user").(currentUser)
+	ctx := c.Context()
 	var after map[string]any
 	switch action {
 	case "run":

@@ -102,18 +102,7 @@ func (s *Server) filePage(c *fiber.Ctx) error {
 		if run.HistoryPath == "" || !slices.Contains(run.PublishedFiles, name) {
 			return fiber.NewError(fiber.StatusNotFound, "no such file in this version")
 		}
-		f, err := s.openInTask(run.TaskName, path.Join(run.HistoryPath, name))
-		if err != nil {
-			return err
-		}
-		fi, err := f.Stat()
-		if err != nil {
-			f.Close()
-			return err
-		}
-		c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+downloadName(path.Base(name))+`"`)
-		c.Type("bin")
-		return c.SendStream(f, int(fi.Size()))
+		return s.sendFile(c, run.TaskName, path.Join(run.HistoryPath, name), path.Base(name), "application/octet-stream")
 	}
 	b, size, err := s.archivedFile(run, name)
 	if err != nil {

@@ -118,7 +118,14 @@ func (s *Server) downloadLog(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	f, err := s.openInTask(run.TaskName, run.LogPath)
+	name := fmt.Sprintf("%s-%s.log", run.TaskName, strings.ReplaceAll(run.Version, "/", "-"))
+	return s.sendFile(c, run.TaskName, run.LogPath, name, "text/plain; charset=utf-8")
+}
+
+// sendFile sends a file of a task (a path relative to the tasks root, as
+// rows store them) as a download named filename.
+func (s *Server) sendFile(c *fiber.Ctx, taskName, rel, filename, contentType string) error {
+	f, err := s.openInTask(taskName, rel)
 	if err != nil {
 		return err
 	}
@@ -127,9 +134,8 @@ func (s *Server) downloadLog(c *fiber.Ctx) error {
 		f.Close()
 		return err
 	}
-	name := fmt.Sprintf("%s-%s.log", run.TaskName, strings.ReplaceAll(run.Version, "/", "-"))
-	c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+name+`"`)
-	c.Type("txt", "utf-8")
+	c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+downloadName(filename)+`"`)
+	c.Set(fiber.HeaderContentType, contentType)
 	return c.SendStream(f, int(fi.Size()))
 }
 
