@@ -66,9 +66,11 @@ func (s *Server) tail(ctx context.Context, w *bufio.Writer, run tasktype.Run, of
 			f.Close()
 		}
 	}()
+	lastWrite := time.Now()
 	send := func(event string, v any) bool {
 		data, _ := json.Marshal(v)
 		fmt.Fprintf(w, "event: %s\ndata: %s\n\n", event, data)
+		lastWrite = time.Now()
 		return w.Flush() == nil
 	}
 	// flush sends what the log has past offset; at the end of the run it
@@ -108,7 +110,7 @@ func (s *Server) tail(ctx context.Context, w *bufio.Writer, run tasktype.Run, of
 	}
 	poll := time.NewTicker(tailPoll)
 	defer poll.Stop()
-	lastCheck, lastWrite := time.Now(), time.Now()
+	lastCheck := time.Now()
 	for {
 		if !flush(false) {
 			return
