@@ -15,6 +15,7 @@ import (
 
 	"go.temporal.io/sdk/activity"
 
+	"github.com/schetask/schetask/metrics"
 	"github.com/schetask/schetask/proc"
 	"github.com/schetask/schetask/store"
 	"github.com/schetask/schetask/taskhelper"
@@ -112,6 +113,9 @@ func (a *Activities) ExecTask(ctx context.Context, in ExecTaskInput) (ExecTaskRe
 		return ExecTaskResult{ExitCode: tasktype.ExitSpawnFailed, Error: fmt.Sprintf("start %v: %v", argv, startErr)}, nil
 	}
 	startedAt := time.Now()
+	metrics.FireLateness.Observe(startedAt.Sub(in.ScheduledTime).Seconds())
+	metrics.RunningRuns.Inc()
+	defer metrics.RunningRuns.Dec()
 	pid := cmd.Process.Pid
 	log.Info("task started", slog.Int("pid", pid), slog.Any("argv", argv))
 

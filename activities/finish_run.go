@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 
+	"github.com/schetask/schetask/metrics"
 	"github.com/schetask/schetask/store"
 	"github.com/schetask/schetask/tasktype"
 )
@@ -42,6 +43,9 @@ func (a *Activities) FinishRun(ctx context.Context, in FinishRunInput) (tasktype
 	run, err := a.Store.FinishRun(ctx, p)
 	if err != nil {
 		return run, fmt.Errorf("end hook: %w", err)
+	}
+	if run.EndTime != nil {
+		metrics.RunEnded(run.TaskName, string(run.Status), run.EndTime.Sub(run.StartTime))
 	}
 	if err := a.raiseOutcome(ctx, run); err != nil {
 		return run, fmt.Errorf("end hook: %w", err)

@@ -31,6 +31,9 @@ type Config struct {
 	TasksDir string
 	// ListenAddr is where the console listens (SCHETASK_LISTEN).
 	ListenAddr string
+	// MetricsAddr is where every process serves Prometheus metrics on
+	// /metrics (SCHETASK_METRICS_LISTEN; "off" serves none).
+	MetricsAddr string
 
 	// CatchupWindow is how late a fire may still start after an outage
 	// (SCHETASK_CATCHUP_WINDOW); Temporal's own default is a year.
@@ -114,6 +117,7 @@ func Load(getenv func(string) string) (Config, error) {
 		ScheduleIDPrefix:      r.str("SCHETASK_SCHEDULE_ID_PREFIX", "task-"),
 		TasksDir:              r.str("SCHETASK_TASKS_DIR", "task"),
 		ListenAddr:            r.str("SCHETASK_LISTEN", "127.0.0.1:8080"),
+		MetricsAddr:           r.str("SCHETASK_METRICS_LISTEN", "127.0.0.1:9464"),
 		CatchupWindow:         r.duration("SCHETASK_CATCHUP_WINDOW", time.Minute),
 		ResyncInterval:        r.duration("SCHETASK_RESYNC_INTERVAL", 30*time.Second),
 		HeartbeatTimeout:      r.duration("SCHETASK_HEARTBEAT_TIMEOUT", 10*time.Second),

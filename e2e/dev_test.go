@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"syscall"
 	"testing"
@@ -42,11 +44,13 @@ func TestDevStackRunsStopsAndKeepsItsData(t *testing.T) {
 		t.Fatal(err)
 	}
 	pgPort, listen := testenv.FreePort(), "127.0.0.1:"+strconv.Itoa(testenv.FreePort())
+	metricsAddr := "127.0.0.1:" + strconv.Itoa(testenv.FreePort())
 	env := append(os.Environ(),
 		"SCHETASK_DATA_DIR="+data,
 		"SCHETASK_TASKS_DIR="+tasks,
 		"SCHETASK_TEMPORAL_CLI="+cli,
 		"SCHETASK_LISTEN="+listen,
+		"SCHETASK_METRICS_LISTEN="+metricsAddr,
 		"SCHETASK_DEV_PG_PORT="+strconv.Itoa(pgPort),
 		"SCHETASK_DEV_TEMPORAL_PORT="+strconv.Itoa(testenv.FreePort()),
 		"SCHETASK_DEV_TEMPORAL_UI_PORT="+strconv.Itoa(testenv.FreePort()),
@@ -123,6 +127,7 @@ func TestDevStackRunsStopsAndKeepsItsData(t *testing.T) {
 		}
 		return ""
 	})
+	requireMetrics(t, "http://"+metricsAddr+"/metrics")
 	stop(dev)
 
 	dev = start()
@@ -157,4 +162,38 @@ func processesUsing(dir string) ([]int, error) {
 		}
 	}
 	return pids, nil
+}
+
+// requireMetrics checks that /metrics shows every metric the README
+// documents, with the values a few successful runs of gold leave.
+func requireMetrics(t *testing.T, url string) {
+	t.Helper()
+	var body string
+	testenv.Eventually(t, 10*time.Second, func() string {
+		resp, err := http.Get(url)
+		if err != nil {
+			return err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		body = string(b)
+		for _, want := range []*regexp.Regexp{
+			regexp.MustCompile(`(?m)^schetask_fire_lateness_seconds_count [1-9]`),
+			regexp.MustCompile(`(?m)^schetask_run_duration_seconds_count\{outcome="succeeded"\} [1-9]`),
+			regexp.MustCompile(`(?m)^schetask_runs_total\{outcome="succeeded",task="gold"\} [1-9]`),
+			regexp.MustCompile(`(?m)^schetask_missed_runs_total\{task="gold"\} 0$`),
+			regexp.MustCompile(`(?m)^schetask_alerts_total\{channel="webhook",result="sent"\} 0$`),
+			regexp.MustCompile(`(?m)^schetask_sync_lag_seconds_count [1-9]`),
+			regexp.MustCompile(`(?m)^schetask_sync_writes_total\{kind="created"\} 1$`),
+			regexp.MustCompile(`(?m)^schetask_schedules_out_of_sync 0$`),
+			regexp.MustCompile(`(?m)^schetask_orphans_killed_total 0$`),
+			regexp.MustCompile(`(?m)^schetask_running_runs [0-9]`),
+			regexp.MustCompile(`(?m)^schetask_console_requests_total\{code="200",method="GET"\} [1-9]`),
+		} {
+			if !want.MatchString(body) {
+				return "no line matching " + want.String()
+			}
+		}
+		return ""
+	})
 }

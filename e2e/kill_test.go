@@ -157,6 +157,7 @@ func TestWorkerKilledMidRunIsLostOrphanReapedScheduleGoesOn(t *testing.T) {
 		"SCHETASK_TEMPORAL_ADDRESS="+cfg.TemporalAddress,
 		"SCHETASK_TASK_QUEUE="+cfg.TaskQueue,
 		"SCHETASK_TASKS_DIR="+cfg.TasksDir,
+		"SCHETASK_METRICS_LISTEN=127.0.0.1:0",
 		"SCHETASK_HEARTBEAT_TIMEOUT="+cfg.HeartbeatTimeout.String(),
 	)
 	worker.Stdout, worker.Stderr = testLogWriter{t}, testLogWriter{t}

@@ -28,6 +28,7 @@ func TestTwoWorkersShareTheRunsWithoutDoubles(t *testing.T) {
 			"SCHETASK_TEMPORAL_ADDRESS="+cfg.TemporalAddress,
 			"SCHETASK_TASK_QUEUE="+cfg.TaskQueue,
 			"SCHETASK_TASKS_DIR="+cfg.TasksDir,
+			"SCHETASK_METRICS_LISTEN=127.0.0.1:0",
 			"SCHETASK_MAX_CONCURRENT_RUNS=1",
 		)
 		w.Stdout, w.Stderr = testLogWriter{t}, testLogWriter{t}

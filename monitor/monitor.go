@@ -16,6 +16,7 @@ import (
 
 	"github.com/schetask/schetask/alert"
 	"github.com/schetask/schetask/config"
+	"github.com/schetask/schetask/metrics"
 	"github.com/schetask/schetask/rule"
 	"github.com/schetask/schetask/store"
 	"github.com/schetask/schetask/tasktype"
@@ -84,6 +85,7 @@ func (m *Monitor) CheckMissed(ctx context.Context) (int, error) {
 	total := 0
 	var errs []error
 	for _, t := range tasks {
+		metrics.MissedRuns.WithLabelValues(t.Name) // the task's series exists, at 0 until a miss
 		n, err := m.checkTask(ctx, t)
 		total += n
 		if err != nil {
@@ -170,6 +172,7 @@ func (m *Monitor) checkTask(ctx context.Context, t tasktype.Task) (int, error) {
 	if err := m.Store.SetMonitorWatermark(ctx, t.Name, to); err != nil {
 		return len(missed), err
 	}
+	metrics.MissedRuns.WithLabelValues(t.Name).Add(float64(len(missed)))
 	return len(missed), nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/schetask/schetask/alert"
+	"github.com/schetask/schetask/metrics"
 	"github.com/schetask/schetask/store"
 )
 
@@ -61,6 +62,7 @@ func (d *Deliverer) Deliver(ctx context.Context, in DeliverInput) error {
 		return err
 	}
 	log.Info("alert delivered")
+	metrics.Alerts.WithLabelValues(in.Channel, "sent").Inc()
 	if err := d.Store.RecordDelivery(ctx, in.Alert.ID, in.Channel, store.Delivery{At: time.Now().UTC()}); err != nil {
 		// Sent is sent: a retry would send it twice.
 		log.Warn("record delivery", slog.Any("error", err))
@@ -77,6 +79,7 @@ type FailureInput struct {
 
 // RecordFailure records that a channel gave up on an alert.
 func (d *Deliverer) RecordFailure(ctx context.Context, in FailureInput) error {
+	metrics.Alerts.WithLabelValues(in.Channel, "failed").Inc()
 	return d.Store.RecordDelivery(ctx, in.AlertID, in.Channel, store.Delivery{At: time.Now().UTC(), Error: in.Error})
 }
 

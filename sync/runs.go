@@ -10,6 +10,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 
+	"github.com/schetask/schetask/metrics"
 	"github.com/schetask/schetask/tasktype"
 )
 
@@ -59,6 +60,7 @@ func (s *Syncer) ReconcileRuns(ctx context.Context) (int, error) {
 			continue
 		}
 		closed++
+		metrics.RunEnded(r.TaskName, string(runStatus), time.Since(r.StartTime))
 		s.logger.Warn("closed an abandoned run", slog.String("task", r.TaskName), slog.Int64("run", r.ID),
 			slog.String("status", string(runStatus)), slog.String("reason", msg))
 		if s.OnRunClosed != nil {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/schetask/schetask/config"
 	"github.com/schetask/schetask/control"
+	"github.com/schetask/schetask/metrics"
 	"github.com/schetask/schetask/store"
 	"github.com/schetask/schetask/tasktype"
 	"github.com/schetask/schetask/workflows"
@@ -166,6 +167,7 @@ func (s *Syncer) ReconcileAll(ctx context.Context) (Stats, error) {
 			errs = append(errs, err)
 		}
 	}
+	metrics.SchedulesOutOfSync.Set(float64(total.Invalid + len(errs)))
 	return total, errors.Join(errs...)
 }
 
@@ -202,8 +204,8 @@ func (s *Syncer) ReconcileTask(ctx context.Context, name string) (Stats, error) 
 	return s.reconcile(ctx, name, &t)
 }
 
-func (s *Syncer) reconcile(ctx context.Context, name string, t *tasktype.Task) (Stats, error) {
-	var stats Stats
+func (s *Syncer) reconcile(ctx context.Context, name string, t *tasktype.Task) (stats Stats, err error) {
+	defer func() { countWrites(stats, t) }()
 	log := s.logger.With(slog.String("task", name))
 	h := s.client.ScheduleClient().GetHandle(ctx, s.scheduleID(name))
 	desc, err := h.Describe(ctx)
@@ -287,6 +289,20 @@ func (s *Syncer) reconcile(ctx context.Context, name string, t *tasktype.Task) (
 		}
 	}
 	return stats, s.recordState(ctx, name, d.hash, "")
+}
+
+// countWrites counts a reconcile's schedule writes and, for a task row,
+// the time from its change to its schedule written.
+func countWrites(st Stats, t *tasktype.Task) {
+	for kind, n := range map[string]int{"created": st.Created, "updated": st.Updated, "paused": st.Paused,
+		"unpaused": st.Unpaused, "deleted": st.Deleted} {
+		if n > 0 {
+			metrics.SyncWrites.WithLabelValues(kind).Add(float64(n))
+		}
+	}
+	if t != nil && st.Writes() > 0 {
+		metrics.SyncLag.Observe(time.Since(t.UpdatedAt).Seconds())
+	}
 }
 
 // taskDeleted reports a deleted task once: while its sync state row

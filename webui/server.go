@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/session"
 
 	"github.com/schetask/schetask/control"
+	"github.com/schetask/schetask/metrics"
 	"github.com/schetask/schetask/store"
 	"github.com/schetask/schetask/tasktype"
 )
@@ -101,7 +103,7 @@ func New(st *store.Store, logger *slog.Logger, opts Options) (*Server, error) {
 		CookieHTTPOnly: true, CookieSameSite: "Lax", CookieSecure: opts.SecureCookies,
 	})
 	s.app = fiber.New(fiber.Config{DisableStartupMessage: true, ReadTimeout: 30 * time.Second, ErrorHandler: s.errorPage})
-	s.app.Use(securityHeaders)
+	s.app.Use(countRequests, securityHeaders)
 	s.app.Get("/healthz", s.health)
 	s.app.Get("/static/app.css", staticFile("css", appCSS))
 	s.app.Get("/static/app.js", staticFile("js", appJS))
@@ -134,6 +136,21 @@ func New(st *store.Store, logger *slog.Logger, opts Options) (*Server, error) {
 	s.app.Get("/runs/:id<int>/file", s.filePage)
 	s.app.Post("/tasks/:name/:action", requireRole(RoleOperator), s.taskAction)
 	return s, nil
+}
+
+// countRequests counts each request by method and final status code.
+func countRequests(c *fiber.Ctx) error {
+	err := c.Next()
+	code := c.Response().StatusCode()
+	if err != nil {
+		code = fiber.StatusInternalServerError
+		var fe *fiber.Error
+		if errors.As(err, &fe) {
+			code = fe.Code
+		}
+	}
+	metrics.ConsoleRequests.WithLabelValues(c.Method(), strconv.Itoa(code)).Inc()
+	return err
 }
 
 // staticFile serves an embedded asset.

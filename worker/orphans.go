@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"syscall"
 
+	"github.com/schetask/schetask/metrics"
 	"github.com/schetask/schetask/proc"
 )
 
@@ -35,6 +36,7 @@ func (w *Worker) ReapOrphans(ctx context.Context) (int, error) {
 		for _, pid := range pids {
 			if err := syscall.Kill(pid, syscall.SIGKILL); err == nil {
 				killed++
+				metrics.OrphansKilled.Inc()
 			}
 		}
 		if len(pids) > 0 {

@@ -15,6 +15,7 @@ import (
 	"github.com/schetask/schetask/alert"
 	"github.com/schetask/schetask/config"
 	"github.com/schetask/schetask/control"
+	"github.com/schetask/schetask/metrics"
 	"github.com/schetask/schetask/monitor"
 	"github.com/schetask/schetask/store"
 	tasksync "github.com/schetask/schetask/sync"
@@ -86,6 +87,9 @@ func startServices(ctx context.Context, cfg config.Config, logger *slog.Logger, 
 	}
 	defer c.Close()
 	g, ctx := errgroup.WithContext(ctx)
+	if cfg.MetricsAddr != "off" && cfg.MetricsAddr != "" {
+		g.Go(func() error { return metrics.Serve(ctx, cfg.MetricsAddr, logger) })
+	}
 	for _, name := range services {
 		switch name {
 		case "sync":

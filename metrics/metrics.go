@@ -1,0 +1,151 @@
+// Package metrics holds schetask's Prometheus metrics and serves them.
+// Every process (sync, worker, console, or all of them in one) serves
+// /metrics on SCHETASK_METRICS_LISTEN; each metric is counted where its
+// event happens, so a process shows the metrics of the services it runs.
+package metrics
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Registry holds schetask's metrics and the Go runtime's.
+var Registry = prometheus.NewRegistry()
+
+// latencyBuckets suit lateness and lag: 5 ms to 1 minute.
+var latencyBuckets = []float64{.005, .01, .025, .05, .1, .2, .5, 1, 2, 5, 10, 30, 60}
+
+var (
+	// FireLateness is the time from a run's nominal fire time to its child
+	// process starting (worker).
+	FireLateness = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "schetask_fire_lateness_seconds",
+		Help:    "Time from a run's nominal fire time to its child process starting.",
+		Buckets: latencyBuckets,
+	})
+	// RunDuration is how long runs took, by outcome (worker, or sync for
+	// runs it closed).
+	RunDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "schetask_run_duration_seconds",
+		Help:    "How long runs took, from start to end, by outcome.",
+		Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600},
+	}, []string{"outcome"})
+	// Runs counts ended runs by task and outcome (succeeded, failed,
+	// timed_out, killed, lost).
+	Runs = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "schetask_runs_total",
+		Help: "Ended runs, by task and outcome.",
+	}, []string{"task", "outcome"})
+	// MissedRuns counts fires that never became a run (monitor, in sync).
+	MissedRuns = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "schetask_missed_runs_total",
+		Help: "Fire times that passed without a run, by task.",
+	}, []string{"task"})
+	// Alerts counts alert deliveries by channel and result (sent, failed).
+	Alerts = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "schetask_alerts_total",
+		Help: "Alert deliveries, by channel and result (sent, failed: given up).",
+	}, []string{"channel", "result"})
+	// SyncLag is the time from a task row's change to its schedule being
+	// written in Temporal (sync).
+	SyncLag = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "schetask_sync_lag_seconds",
+		Help:    "Time from a t_task_list change to the schedule written in Temporal.",
+		Buckets: latencyBuckets,
+	})
+	// SchedulesOutOfSync is how many tasks the last full reconcile could not
+	// bring in line with their row (invalid rules, Temporal errors).
+	SchedulesOutOfSync = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "schetask_schedules_out_of_sync",
+		Help: "Tasks whose schedule the last full reconcile could not match to their row.",
+	})
+	// SyncWrites counts schedule writes by kind (created, updated, paused,
+	// unpaused, deleted).
+	SyncWrites = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "schetask_sync_writes_total",
+		Help: "Schedule writes to Temporal, by kind.",
+	}, []string{"kind"})
+	// OrphansKilled counts task processes killed because their worker died
+	// (worker).
+	OrphansKilled = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "schetask_orphans_killed_total",
+		Help: "Task processes killed because the worker that started them was gone.",
+	})
+	// RunningRuns is how many task processes this worker runs now.
+	RunningRuns = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "schetask_running_runs",
+		Help: "Task processes this worker is running now.",
+	})
+	// ConsoleRequests counts console requests by method and status code.
+	ConsoleRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "schetask_console_requests_total",
+		Help: "Console HTTP requests, by method and status code.",
+	}, []string{"method", "code"})
+)
+
+func init() {
+	Registry.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		FireLateness, RunDuration, Runs, MissedRuns, Alerts, SyncLag, SchedulesOutOfSync, SyncWrites,
+		OrphansKilled, RunningRuns, ConsoleRequests,
+	)
+	// Series with a small fixed set of labels exist from the start, at 0,
+	// so dashboards and alert rules see them before the first event.
+	for _, ch := range []string{"slack", "email", "webhook"} {
+		for _, result := range []string{"sent", "failed"} {
+			Alerts.WithLabelValues(ch, result)
+		}
+	}
+	for _, outcome := range []string{"succeeded", "failed", "timed_out", "killed", "lost"} {
+		RunDuration.WithLabelValues(outcome)
+	}
+	for _, kind := range []string{"created", "updated", "paused", "unpaused", "deleted"} {
+		SyncWrites.WithLabelValues(kind)
+	}
+}
+
+// Handler serves the registry in Prometheus's exposition format.
+func Handler() http.Handler {
+	return promhttp.HandlerFor(Registry, promhttp.HandlerOpts{Registry: Registry})
+}
+
+// Serve answers /metrics on addr until ctx ends.
+func Serve(ctx context.Context, addr string, logger *slog.Logger) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("serve metrics: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", Handler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	logger.Info("metrics listening", slog.String("url", "http://"+ln.Addr().String()+"/metrics"))
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve metrics: %w", err)
+	case <-ctx.Done():
+		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("stop metrics: %w", err)
+		}
+		return nil
+	}
+}
+
+// RunEnded counts an ended run.
+func RunEnded(task, outcome string, took time.Duration) {
+	Runs.WithLabelValues(task, outcome).Inc()
+	RunDuration.WithLabelValues(outcome).Observe(took.Seconds())
+}
