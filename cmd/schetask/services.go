@@ -15,6 +15,7 @@ import (
 	"github.com/schetask/schetask/alert"
 	"github.com/schetask/schetask/config"
 	"github.com/schetask/schetask/control"
+	"github.com/schetask/schetask/leader"
 	"github.com/schetask/schetask/metrics"
 	"github.com/schetask/schetask/monitor"
 	"github.com/schetask/schetask/store"
@@ -99,8 +100,16 @@ func startServices(ctx context.Context, cfg config.Config, logger *slog.Logger, 
 			s := tasksync.New(cfg, st, c, logger)
 			s.OnTaskDeleted, s.OnRunClosed = raiser.TaskDeleted, raiser.RunEnded
 			m := monitor.New(cfg, st, raiser, logger)
-			g.Go(func() error { return s.Run(ctx) })
-			g.Go(func() error { return m.Run(ctx) })
+			// Several sync processes may run; one leads at a time.
+			e := &leader.Elector{Pool: st.Pool(), Name: "sync", Logger: logger}
+			g.Go(func() error {
+				return e.Run(ctx, func(ctx context.Context) error {
+					lg, ctx := errgroup.WithContext(ctx)
+					lg.Go(func() error { return s.Run(ctx) })
+					lg.Go(func() error { return m.Run(ctx) })
+					return lg.Wait()
+				})
+			})
 		case "worker":
 			w, err := worker.New(cfg, st, c, logger)
 			if err != nil {
