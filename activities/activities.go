@@ -27,6 +27,9 @@ type Activities struct {
 	WorkerStartTicks uint64
 	// KillGrace is the time between SIGTERM and SIGKILL.
 	KillGrace time.Duration
+	// Drain is how long a running task may go on after its worker is asked
+	// to stop, before it is stopped.
+	Drain time.Duration
 	// HeartbeatInterval is how often ExecTask heartbeats.
 	HeartbeatInterval time.Duration
 	// TaskEnv names worker environment variables passed through to tasks.

@@ -40,6 +40,9 @@ type ExecTaskResult struct {
 	ExitCode int
 	// Error explains a reserved exit code ("" for the process's own).
 	Error string
+	// StoppedWithWorker says the worker stopped (SIGTERM) before the task
+	// ended and the drain time was up, so the task was stopped.
+	StoppedWithWorker bool
 }
 
 // ExecTask runs the task's entrypoint in its own process group, streams its
@@ -148,11 +151,24 @@ func (a *Activities) ExecTask(ctx context.Context, in ExecTaskInput) (ExecTaskRe
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
 	var waitErr error
-	cancelled := false
+	cancelled, stoppedWithWorker := false, false
+	// When the worker is asked to stop, a running task gets the drain time
+	// to end by itself, then SIGTERM and, after the grace period, SIGKILL.
+	workerStop := activity.GetWorkerStopChannel(ctx)
+	var drained <-chan time.Time
 loop:
 	for {
 		select {
 		case waitErr = <-exited:
+			break loop
+		case <-workerStop:
+			workerStop = nil
+			log.Info("worker stopping; letting the task finish", slog.Duration("drain", a.Drain))
+			drained = time.After(a.Drain)
+		case <-drained:
+			stoppedWithWorker = true
+			log.Warn("worker stopping; stopping the task")
+			waitErr = a.stopGroup(pid, exited)
 			break loop
 		case <-ticker.C:
 			activity.RecordHeartbeat(ctx, logBytes.n.Load())
@@ -181,6 +197,14 @@ loop:
 		return ExecTaskResult{}, ctx.Err()
 	}
 	res := exitResult(waitErr)
+	if stoppedWithWorker {
+		how := res.Error
+		if how == "" {
+			how = fmt.Sprintf("it exited with code %d", res.ExitCode)
+		}
+		res = ExecTaskResult{ExitCode: tasktype.ExitKilled, StoppedWithWorker: true, Error: fmt.Sprintf(
+			"stopped with its worker: still running %s after the worker was asked to stop, it got SIGTERM; %s", a.Drain, how)}
+	}
 	log.Info("task ended", slog.Int("exit_code", res.ExitCode), slog.Duration("took", time.Since(startedAt)))
 	return res, nil
 }

@@ -46,6 +46,9 @@ type Config struct {
 	HeartbeatTimeout time.Duration
 	// KillGrace is the time between SIGTERM and SIGKILL (SCHETASK_KILL_GRACE).
 	KillGrace time.Duration
+	// WorkerDrain is how long a stopping worker (SIGTERM, Ctrl-C) lets its
+	// running tasks go on before it stops them (SCHETASK_WORKER_DRAIN).
+	WorkerDrain time.Duration
 	// MaxRunDuration bounds a run whose task has no timeout; it is the
 	// workflow-level backstop (SCHETASK_MAX_RUN_DURATION).
 	MaxRunDuration time.Duration
@@ -122,6 +125,7 @@ func Load(getenv func(string) string) (Config, error) {
 		ResyncInterval:        r.duration("SCHETASK_RESYNC_INTERVAL", 30*time.Second),
 		HeartbeatTimeout:      r.duration("SCHETASK_HEARTBEAT_TIMEOUT", 10*time.Second),
 		KillGrace:             r.duration("SCHETASK_KILL_GRACE", 5*time.Second),
+		WorkerDrain:           r.duration("SCHETASK_WORKER_DRAIN", 10*time.Second),
 		MaxRunDuration:        r.duration("SCHETASK_MAX_RUN_DURATION", 24*time.Hour),
 		ReapInterval:          r.duration("SCHETASK_REAP_INTERVAL", 10*time.Second),
 		MaxConcurrentRuns:     r.count("SCHETASK_MAX_CONCURRENT_RUNS", 100),
@@ -191,6 +195,9 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if c.KillGrace < 0 {
 		r.errs = append(r.errs, fmt.Errorf("SCHETASK_KILL_GRACE: must not be negative, got %s", c.KillGrace))
+	}
+	if c.WorkerDrain < 0 {
+		r.errs = append(r.errs, fmt.Errorf("SCHETASK_WORKER_DRAIN: must not be negative, got %s", c.WorkerDrain))
 	}
 	if err := errors.Join(r.errs...); err != nil {
 		return Config{}, fmt.Errorf("config: %w", err)

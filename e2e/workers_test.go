@@ -5,6 +5,8 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -86,4 +88,80 @@ func TestTwoWorkersShareTheRunsWithoutDoubles(t *testing.T) {
 		t.Errorf("runs per worker: %v, want both workers used", byWorker)
 	}
 	t.Logf("runs per worker: %v", byWorker)
+}
+
+// TestWorkerStoppedWithSIGTERMDrainsThenStopsItsRuns: a worker asked to
+// stop lets a run that ends within the drain time finish, gives one that
+// does not SIGTERM (which the task sees), and both runs end recorded, with
+// no process left and no run lost.
+func TestWorkerStoppedWithSIGTERMDrainsThenStopsItsRuns(t *testing.T) {
+	t.Parallel()
+	s := startSystem(t, false)
+	bin := schetaskBinary(t)
+	cfg := s.env.Config
+	w := exec.Command(bin, "worker")
+	w.Env = append(os.Environ(),
+		"SCHETASK_DATABASE_URL="+cfg.DatabaseURL,
+		"SCHETASK_TEMPORAL_ADDRESS="+cfg.TemporalAddress,
+		"SCHETASK_TASK_QUEUE="+cfg.TaskQueue,
+		"SCHETASK_TASKS_DIR="+cfg.TasksDir,
+		"SCHETASK_METRICS_LISTEN=127.0.0.1:0",
+		"SCHETASK_WORKER_DRAIN=3s",
+		"SCHETASK_KILL_GRACE=2s",
+	)
+	w.Stdout, w.Stderr = testLogWriter{t}, testLogWriter{t}
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = w.Process.Kill(); _ = w.Wait() })
+	s.writeTask(t, "short", map[string]string{"index.sh": "sleep 2\necho finished\n"})
+	s.writeTask(t, "long", map[string]string{"index.sh": "trap 'echo got SIGTERM; exit 7' TERM\necho started\nwhile true; do sleep 0.1; done\n"})
+	for _, name := range []string{"short", "long"} {
+		s.insertTask(t, name, never, "")
+		s.runNow(t, name)
+	}
+	var pids []int
+	for _, name := range []string{"short", "long"} {
+		r := s.waitRun(t, name, 20*time.Second, "is running", func(r tasktype.Run) bool { return r.Status == tasktype.RunRunning && r.PID != nil })
+		pids = append(pids, *r.PID)
+	}
+
+	stopped := time.Now()
+	if err := w.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- w.Wait() }()
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("worker exited with %v after SIGTERM", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the worker did not stop within 30 s of SIGTERM")
+	}
+	took := time.Since(stopped)
+	if took < 3*time.Second {
+		t.Errorf("the worker stopped %s after SIGTERM, before the 3 s drain", took)
+	}
+	requireGone(t, pids...)
+
+	// The end hooks run on whichever worker is up: start one, as an operator would.
+	s.startWorker(t)
+	short := s.waitRun(t, "short", 20*time.Second, "succeeded", func(r tasktype.Run) bool { return r.Status == tasktype.RunSucceeded })
+	long := s.waitRun(t, "long", 20*time.Second, "was stopped with its worker", func(r tasktype.Run) bool { return r.Status == tasktype.RunKilled })
+	if !strings.Contains(long.Error, "stopped with its worker") || long.ExitCode == nil || *long.ExitCode != tasktype.ExitKilled {
+		t.Errorf("stopped run: exit %v, %q", long.ExitCode, long.Error)
+	}
+	if b, err := os.ReadFile(s.layout.Abs(long.LogPath)); err != nil || !strings.Contains(string(b), "got SIGTERM") {
+		t.Errorf("the task did not see SIGTERM: log %q, %v", b, err)
+	}
+	if b, err := os.ReadFile(s.layout.Abs(short.LogPath)); err != nil || !strings.Contains(string(b), "finished") {
+		t.Errorf("the short task did not finish: log %q, %v", b, err)
+	}
+	for _, name := range []string{"short", "long"} {
+		if runs := s.runs(t, name); len(runs) != 1 {
+			t.Errorf("%s has %d runs, want 1: %s", name, len(runs), describeRuns(runs))
+		}
+	}
 }

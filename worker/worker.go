@@ -73,6 +73,7 @@ func New(cfg config.Config, st *store.Store, c client.Client, logger *slog.Logge
 		WorkerPID:         os.Getpid(),
 		WorkerStartTicks:  ticks,
 		KillGrace:         cfg.KillGrace,
+		Drain:             cfg.WorkerDrain,
 		HeartbeatInterval: min(time.Second, cfg.HeartbeatTimeout/3),
 		TaskEnv:           cfg.TaskEnv,
 		Alerts:            alert.NewRaiser(cfg, st, c, logger),
@@ -84,9 +85,11 @@ func New(cfg config.Config, st *store.Store, c client.Client, logger *slog.Logge
 	w := sdkworker.New(c, cfg.TaskQueue, sdkworker.Options{
 		// Cancellation reaches an activity with its heartbeat's answer:
 		// send heartbeats at once so a kill lands within a second or two.
-		MaxHeartbeatThrottleInterval:       time.Second,
-		DefaultHeartbeatThrottleInterval:   time.Second,
-		WorkerStopTimeout:                  cfg.KillGrace + 5*time.Second,
+		MaxHeartbeatThrottleInterval:     time.Second,
+		DefaultHeartbeatThrottleInterval: time.Second,
+		// Running tasks get the drain time, then SIGTERM and the grace
+		// period; then their results still go to Temporal.
+		WorkerStopTimeout:                  cfg.WorkerDrain + cfg.KillGrace + 5*time.Second,
 		MaxConcurrentActivityExecutionSize: cfg.MaxConcurrentRuns,
 	})
 	w.RegisterWorkflow(workflows.RunTask)

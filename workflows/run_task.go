@@ -177,6 +177,8 @@ func execRun(ctx workflow.Context, in RunTaskInput, started activities.StartRunR
 		}
 	}
 	switch {
+	case err == nil && res.StoppedWithWorker:
+		finish.Status, finish.ExitCode, finish.Error = tasktype.RunKilled, res.ExitCode, res.Error
 	case err == nil:
 		// The process ended on its own, even if a kill or timeout came in
 		// the same instant: ExecTask returns an error when it killed it.
