@@ -14,6 +14,11 @@ import (
 
 // Config is everything a schetask process needs to know about its world.
 type Config struct {
+	// Env names the environment whose file was read (SCHETASK_ENV).
+	Env string
+	// Files are the environment files read, in order.
+	Files []string
+
 	// DatabaseURL is the Postgres connection string (SCHETASK_DATABASE_URL).
 	DatabaseURL string
 	// TemporalAddress is the Temporal frontend host:port (SCHETASK_TEMPORAL_ADDRESS).
@@ -22,6 +27,12 @@ type Config struct {
 	TemporalNamespace string
 	// TemporalUIURL is the base URL of Temporal Web, for links (SCHETASK_TEMPORAL_UI_URL).
 	TemporalUIURL string
+	// TemporalTLS connects to Temporal over TLS, with a client certificate
+	// for mTLS (SCHETASK_TEMPORAL_TLS_*).
+	TemporalTLS TemporalTLS
+	// TemporalAPIKey authenticates to Temporal Cloud; it implies TLS
+	// (SCHETASK_TEMPORAL_API_KEY or _FILE).
+	TemporalAPIKey Secret
 	// TaskQueue is the Temporal task queue the workers poll (SCHETASK_TASK_QUEUE).
 	TaskQueue string
 	// ScheduleIDPrefix starts every schedule id; a task's schedule is
@@ -104,14 +115,39 @@ type Config struct {
 	TemporalCLI string
 }
 
-// Load reads the configuration from the environment via getenv (os.Getenv
-// when nil) and validates it. Errors name the variable and say why.
+// Load reads the configuration and validates it. With getenv nil it reads
+// the process environment over the environment files that
+// SCHETASK_CONFIG_DIR (default deploy/config) and SCHETASK_ENV select:
+// default.env, then <SCHETASK_ENV>.env; with getenv set, only getenv.
+// Errors name the variable (and the file line) and say why.
 func Load(getenv func(string) string) (Config, error) {
-	if getenv == nil {
-		getenv = os.Getenv
+	if getenv != nil {
+		return load(getenv, nil)
 	}
-	r := reader{getenv: getenv}
+	files, err := loadFiles(os.LookupEnv)
+	if files == nil {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	c, lerr := loadLayered(files)
+	if err != nil || lerr != nil {
+		return Config{}, fmt.Errorf("config: %w", errors.Join(err, lerr))
+	}
+	return c, nil
+}
+
+// loadLayered loads from environment files under the environment.
+func loadLayered(files *layered) (Config, error) { return load(files.get, files) }
+
+// load reads every setting through getenv; files, when set, are checked
+// for settings nobody read.
+func load(getenv func(string) string, files *layered) (Config, error) {
+	read := map[string]bool{"SCHETASK_ENV": true, "SCHETASK_CONFIG_DIR": true}
+	r := reader{getenv: func(key string) string {
+		read[key] = true
+		return getenv(key)
+	}}
 	c := Config{
+		Env:                   r.str("SCHETASK_ENV", ""),
 		DatabaseURL:           r.str("SCHETASK_DATABASE_URL", ""),
 		TemporalAddress:       r.str("SCHETASK_TEMPORAL_ADDRESS", "localhost:7233"),
 		TemporalNamespace:     r.str("SCHETASK_TEMPORAL_NAMESPACE", "default"),
@@ -160,6 +196,26 @@ func Load(getenv func(string) string) (Config, error) {
 		DevTemporalPort:   r.port("SCHETASK_DEV_TEMPORAL_PORT", 7233),
 		DevTemporalUIPort: r.port("SCHETASK_DEV_TEMPORAL_UI_PORT", 8233),
 		TemporalCLI:       r.str("SCHETASK_TEMPORAL_CLI", "bin/temporal"),
+		AdminPassword:     r.secret("SCHETASK_ADMIN_PASSWORD"),
+		TemporalTLS: TemporalTLS{
+			CertFile:   r.str("SCHETASK_TEMPORAL_TLS_CERT", ""),
+			KeyFile:    r.str("SCHETASK_TEMPORAL_TLS_KEY", ""),
+			CAFile:     r.str("SCHETASK_TEMPORAL_TLS_CA", ""),
+			ServerName: r.str("SCHETASK_TEMPORAL_TLS_SERVER_NAME", ""),
+		},
+		TemporalAPIKey: r.secret("SCHETASK_TEMPORAL_API_KEY"),
+	}
+	if (c.TemporalTLS.CertFile == "") != (c.TemporalTLS.KeyFile == "") {
+		r.errs = append(r.errs, errors.New("SCHETASK_TEMPORAL_TLS_CERT and SCHETASK_TEMPORAL_TLS_KEY: set both for mTLS, or neither"))
+	}
+	for key, f := range map[string]string{"SCHETASK_TEMPORAL_TLS_CERT": c.TemporalTLS.CertFile,
+		"SCHETASK_TEMPORAL_TLS_KEY": c.TemporalTLS.KeyFile, "SCHETASK_TEMPORAL_TLS_CA": c.TemporalTLS.CAFile} {
+		if f == "" {
+			continue
+		}
+		if _, err := os.Stat(f); err != nil {
+			r.errs = append(r.errs, fmt.Errorf("%s: %w", key, err))
+		}
 	}
 	c.ConsoleURL = strings.TrimRight(r.str("SCHETASK_CONSOLE_URL", "http://"+c.ListenAddr), "/")
 	if abs, err := filepath.Abs(c.TasksDir); err == nil {
@@ -199,11 +255,38 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.WorkerDrain < 0 {
 		r.errs = append(r.errs, fmt.Errorf("SCHETASK_WORKER_DRAIN: must not be negative, got %s", c.WorkerDrain))
 	}
+	if files != nil {
+		c.Files = files.files
+		// Say which file line a bad value came from.
+		for i, err := range r.errs {
+			key, _, _ := strings.Cut(err.Error(), ":")
+			if where := files.where(key); where != "" {
+				r.errs[i] = fmt.Errorf("%s: %w", where, err)
+			}
+		}
+		if err := files.unknown(read); err != nil {
+			r.errs = append(r.errs, err)
+		}
+	}
 	if err := errors.Join(r.errs...); err != nil {
 		return Config{}, fmt.Errorf("config: %w", err)
 	}
 	return c, nil
 }
+
+// TemporalTLS names the PEM files for a TLS connection to Temporal.
+type TemporalTLS struct {
+	// CertFile and KeyFile are the client certificate and key, for mTLS.
+	CertFile, KeyFile string
+	// CAFile is the CA that signed the server's certificate; empty uses
+	// the system's roots.
+	CAFile string
+	// ServerName is the name to verify, when it is not the address's host.
+	ServerName string
+}
+
+// Enabled reports whether any TLS setting is given.
+func (t TemporalTLS) Enabled() bool { return t != TemporalTLS{} }
 
 // RequireDatabase reports an error when no database URL is configured.
 func (c Config) RequireDatabase() error {

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -59,6 +61,7 @@ func runServices(ctx context.Context, logger *slog.Logger, services ...string) e
 	if err != nil {
 		return err
 	}
+	logger.Info("configuration", slog.String("env", cfg.Env), slog.Any("files", cfg.Files))
 	return startServices(ctx, cfg, logger, services...)
 }
 
@@ -70,9 +73,9 @@ func startServices(ctx context.Context, cfg config.Config, logger *slog.Logger, 
 		return err
 	}
 	defer st.Close()
-	opts := client.Options{
-		HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace,
-		Logger: log.NewStructuredLogger(logger.With(slog.String("component", "temporal"))),
+	opts, err := temporalOptions(cfg, logger)
+	if err != nil {
+		return err
 	}
 	// Sync and workers cannot start without Temporal; the console can, and
 	// connects when someone first runs or kills a task.
@@ -138,4 +141,40 @@ func startServices(ctx context.Context, cfg config.Config, logger *slog.Logger, 
 		return err
 	}
 	return nil
+}
+
+// temporalOptions are the client options for the configured Temporal:
+// plain, TLS (with a client certificate for mTLS), or an API key.
+func temporalOptions(cfg config.Config, logger *slog.Logger) (client.Options, error) {
+	opts := client.Options{
+		HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace,
+		Logger: log.NewStructuredLogger(logger.With(slog.String("component", "temporal"))),
+	}
+	t := cfg.TemporalTLS
+	if !t.Enabled() && cfg.TemporalAPIKey.Reveal() == "" {
+		return opts, nil
+	}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: t.ServerName}
+	if t.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		if err != nil {
+			return opts, fmt.Errorf("temporal mTLS certificate: %w", err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	}
+	if t.CAFile != "" {
+		pem, err := os.ReadFile(t.CAFile)
+		if err != nil {
+			return opts, fmt.Errorf("temporal TLS CA: %w", err)
+		}
+		tc.RootCAs = x509.NewCertPool()
+		if !tc.RootCAs.AppendCertsFromPEM(pem) {
+			return opts, fmt.Errorf("temporal TLS CA: no PEM certificate in %s", t.CAFile)
+		}
+	}
+	opts.ConnectionOptions.TLS = tc
+	if key := cfg.TemporalAPIKey.Reveal(); key != "" {
+		opts.Credentials = client.NewAPIKeyStaticCredentials(key)
+	}
+	return opts, nil
 }
