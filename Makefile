@@ -17,6 +17,8 @@ test: test-deps
 		if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted" >&2; exit 1; fi
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+	docker-compose -f docker-compose.yml config -q
+	docker-compose -f docker-compose.yml --profile monitoring config -q
 	$(GO) test -count=1 -timeout 20m ./...
 
 ## bench: fire lateness and wall overhead against bare node
@@ -38,9 +40,10 @@ bin/temporal:
 deps: bin/temporal
 	@$(call need_debian,$(if $(PG_BIN),,postgresql) $(if $(shell command -v node),,nodejs))
 
-## test-deps: and for the console's browser tests, Chromium
+## test-deps: and for the tests, Chromium (the console's browser test) and
+## docker-compose (to validate docker-compose.yml)
 test-deps: deps
-	@$(call need_debian,$(if $(or $(SCHETASK_CHROMIUM),$(shell command -v chromium)),,chromium))
+	@$(call need_debian,$(if $(or $(SCHETASK_CHROMIUM),$(shell command -v chromium)),,chromium) $(if $(shell command -v docker-compose),,docker-compose))
 
 # need_debian installs the Debian packages named in $(1), when any, as root
 # with apt-get; otherwise it says what to install and fails.

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"regexp"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -92,13 +93,35 @@ var (
 	}, []string{"method", "code"})
 )
 
+// schetaskCollectors are schetask's own metrics.
+var schetaskCollectors = []prometheus.Collector{
+	FireLateness, RunDuration, Runs, MissedRuns, Alerts, SyncLag, SchedulesOutOfSync, SyncWrites,
+	OrphansKilled, RunningRuns, ConsoleRequests,
+}
+
+var fqNameRE = regexp.MustCompile(`fqName: "([^"]+)"`)
+
+// Names lists the names of schetask's own metrics.
+func Names() []string {
+	ch := make(chan *prometheus.Desc, 64)
+	go func() {
+		for _, c := range schetaskCollectors {
+			c.Describe(ch)
+		}
+		close(ch)
+	}()
+	var names []string
+	for d := range ch {
+		if m := fqNameRE.FindStringSubmatch(d.String()); m != nil {
+			names = append(names, m[1])
+		}
+	}
+	return names
+}
+
 func init() {
-	Registry.MustRegister(
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		FireLateness, RunDuration, Runs, MissedRuns, Alerts, SyncLag, SchedulesOutOfSync, SyncWrites,
-		OrphansKilled, RunningRuns, ConsoleRequests,
-	)
+	Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	Registry.MustRegister(schetaskCollectors...)
 	// Series with a small fixed set of labels exist from the start, at 0,
 	// so dashboards and alert rules see them before the first event.
 	for _, ch := range []string{"slack", "email", "webhook"} {
@@ -127,6 +150,8 @@ func Serve(ctx context.Context, addr string, logger *slog.Logger) error {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", Handler())
+	// The process is up: what container health checks ask.
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

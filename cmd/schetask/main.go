@@ -7,6 +7,7 @@
 //	schetask sync      reconcile t_task_list into Temporal schedules
 //	schetask web       serve the console
 //	schetask migrate   apply database migrations
+//	schetask healthcheck <url>  exit 0 when url answers 200 (container health checks)
 //	schetask notify    (inside a task) raise the task's own alert
 //	schetask publish   (inside a task) publish publish/ to targets
 //
@@ -18,12 +19,22 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 )
 
 func main() {
+	if len(os.Args) == 3 && os.Args[1] == "healthcheck" {
+		// For container health checks: the image has no curl.
+		if err := healthcheck(os.Args[2]); err != nil {
+			fmt.Fprintf(os.Stderr, "schetask healthcheck: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if len(os.Args) > 1 && (os.Args[1] == "notify" || os.Args[1] == "publish") {
 		// Inside a task: plain messages on stderr, for the task's log.
 		if err := runHelperCommand(context.Background(), os.Args[1], os.Args[2:]); err != nil {
@@ -61,6 +72,7 @@ commands:
   sync      reconcile t_task_list into Temporal schedules
   web       serve the console
   migrate   apply database migrations
+  healthcheck <url>      exit 0 when url answers 200 (for container health checks)
 
 inside a task (they use the run's SCHETASK_HELPER_SOCKET):
   notify <message>       raise the task's own alert to its owners
@@ -78,4 +90,18 @@ func run(ctx context.Context, args []string, logger *slog.Logger) error {
 		return fmt.Errorf("unknown command %q", args[0])
 	}
 	return cmd(ctx, logger)
+}
+
+// healthcheck GETs url and fails unless it answers 200 within 5 s.
+func healthcheck(url string) error {
+	c := &http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s answered %s", url, resp.Status)
+	}
+	return nil
 }
