@@ -1,12 +1,19 @@
-// Command schetask-bench measures what schetask adds to a task's run: fire
-// lateness (nominal fire time → child process started) and wall overhead
-// (nominal fire time → run recorded as ended, against the same `node
-// index.js` run bare), and alert latency (a failed run's end → its alert
-// received by a webhook). It starts its own Postgres and Temporal dev server,
-// like the tests, measures each rule in turn, and prints human-readable
-// figures and a JSON line per rule.
+// Command schetask-bench measures schetask on its own Postgres and
+// Temporal dev server (as the tests do), one scenario after another:
 //
-//	go run ./cmd/schetask-bench -duration 60s -rules '*/2 * * * * *;* * * * * *'
+//   - fire lateness (nominal fire time → child process started) p50, p95,
+//     p99 and max for 10 tasks every second, and for 100 tasks due at the
+//     same second;
+//   - wall overhead of a run against the same `node index.js` run bare;
+//   - sustained runs per second with many trivial tasks;
+//   - sync: 1,000 tasks created → all schedules exist; re-sync unchanged
+//     (Temporal writes); 1,000 rule edits → converged; deleted → gone;
+//   - alert latency (a failed run's end → its alert at a webhook).
+//
+// It prints the figures for people, then one JSON document (also written
+// to bench-results/bench.json).
+//
+//	go run ./cmd/schetask-bench -lateness-duration 2m -sync-tasks 1000
 package main
 
 import (
@@ -41,9 +48,15 @@ func main() {
 	bare := flag.Int("bare", 30, "how many bare node runs to time")
 	rules := flag.String("rules", "*/2 * * * * *;* * * * * *", "the rules to measure, separated by ';'")
 	alerts := flag.Duration("alerts", 20*time.Second, "how long the failing task runs for alert latency (0 skips it)")
+	var o options
+	flag.DurationVar(&o.latenessDuration, "lateness-duration", 2*time.Minute, "how long the 10 every-second tasks run (0 skips)")
+	flag.IntVar(&o.burstTasks, "burst-tasks", 100, "how many tasks are due at the same second (0 skips)")
+	flag.IntVar(&o.throughputTasks, "throughput-tasks", 40, "how many every-second tasks offer the sustained load (0 skips)")
+	flag.DurationVar(&o.throughputDuration, "throughput-duration", 30*time.Second, "how long the sustained load runs")
+	flag.IntVar(&o.syncTasks, "sync-tasks", 1000, "how many tasks the sync measurement creates and edits (0 skips)")
 	flag.Parse()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	if err := run(context.Background(), logger, *duration, *bare, strings.Split(*rules, ";"), *alerts); err != nil {
+	if err := run(context.Background(), logger, *duration, *bare, strings.Split(*rules, ";"), *alerts, o); err != nil {
 		fmt.Fprintln(os.Stderr, "schetask-bench:", err)
 		os.Exit(1)
 	}
@@ -64,13 +77,31 @@ type Result struct {
 	ProcessRatio      float64 `json:"process_overhead_ratio"`
 }
 
+// options select and size the scenarios.
+type options struct {
+	latenessDuration   time.Duration
+	burstTasks         int
+	throughputTasks    int
+	throughputDuration time.Duration
+	syncTasks          int
+}
+
+// Report is everything one benchmark run measured.
+type Report struct {
+	Rules      []Result         `json:"rules,omitempty"`
+	Lateness   []LatenessResult `json:"lateness,omitempty"`
+	Throughput *LatenessResult  `json:"throughput,omitempty"`
+	Sync       *SyncResult      `json:"sync,omitempty"`
+	Alerts     *AlertResult     `json:"alerts,omitempty"`
+}
+
 // bench is the running stack the measurements use.
 type bench struct {
 	store   *store.Store
 	taskDir string
 }
 
-func run(ctx context.Context, logger *slog.Logger, duration time.Duration, bareRuns int, rules []string, alertsFor time.Duration) error {
+func run(ctx context.Context, logger *slog.Logger, duration time.Duration, bareRuns int, rules []string, alertsFor time.Duration, o options) error {
 	tmp, err := os.MkdirTemp("", "schetask-bench-")
 	if err != nil {
 		return err
@@ -137,6 +168,49 @@ func run(ctx context.Context, logger *slog.Logger, duration time.Duration, bareR
 	go func() { _ = w.Run(runCtx) }()
 	go func() { _ = tasksync.New(cfg, st, c, logger).Run(runCtx) }()
 
+	var report Report
+	printLateness := func(r LatenessResult) {
+		fmt.Printf("%s: %d tasks on %q: %d runs, %d missed, %d doubled, %d failed\n", r.Scenario, r.Tasks, r.Rule, r.Runs, r.Missed, r.Doubled, r.Failed)
+		fmt.Printf("  fire lateness          p50 %.0f ms   p95 %.0f ms   p99 %.0f ms   max %.0f ms\n",
+			r.LatenessP50Ms, r.LatenessP95Ms, r.LatenessP99Ms, r.LatenessMaxMs)
+		if r.RunsPerSecond > 0 {
+			fmt.Printf("  throughput             %.1f runs/s\n", r.RunsPerSecond)
+		}
+	}
+	if o.latenessDuration > 0 {
+		r, err := b.lateness(ctx, "every-second", 10, "* * * * * *", o.latenessDuration)
+		if err != nil {
+			return fmt.Errorf("10 tasks every second: %w", err)
+		}
+		printLateness(r)
+		report.Lateness = append(report.Lateness, r)
+	}
+	if o.burstTasks > 0 {
+		r, err := b.lateness(ctx, "same-second", o.burstTasks, oneSecondRule(30*time.Second), 0)
+		if err != nil {
+			return fmt.Errorf("%d tasks due at once: %w", o.burstTasks, err)
+		}
+		printLateness(r)
+		report.Lateness = append(report.Lateness, r)
+	}
+	if o.throughputTasks > 0 {
+		r, err := b.lateness(ctx, "sustained", o.throughputTasks, "* * * * * *", o.throughputDuration)
+		if err != nil {
+			return fmt.Errorf("sustained load: %w", err)
+		}
+		printLateness(r)
+		report.Throughput = &r
+	}
+	if o.syncTasks > 0 {
+		r, err := b.syncTimes(ctx, tasksync.New(cfg, st, c, logger), o.syncTasks)
+		if err != nil {
+			return fmt.Errorf("sync: %w", err)
+		}
+		fmt.Printf("sync of %d tasks: created → all schedules exist %.1f s; re-sync unchanged %.1f s with %d writes; rule edits → converged %.1f s; deleted → gone %.1f s\n",
+			r.Tasks, r.CreateConvergedS, r.ResyncUnchangedS, r.ResyncUnchangedWrit, r.EditConvergedS, r.DeleteConvergedS)
+		report.Sync = &r
+	}
+
 	for _, rule := range rules {
 		res, err := b.measure(ctx, strings.TrimSpace(rule), duration, bareMs)
 		if err != nil {
@@ -148,8 +222,7 @@ func run(ctx context.Context, logger *slog.Logger, duration time.Duration, bareR
 		fmt.Printf("  bare node index.js     p50 %.0f ms\n", res.BareP50Ms)
 		fmt.Printf("  schetask run           p50 %.0f ms   = %.2f× bare   (nominal fire → run recorded as ended)\n", res.RunWallP50Ms, res.OverheadRatio)
 		fmt.Printf("  schetask process only  p50 %.0f ms   = %.2f× bare   (process started → run recorded as ended)\n", res.ProcessWallP50Ms, res.ProcessRatio)
-		out, _ := json.Marshal(res)
-		fmt.Println(string(out))
+		report.Rules = append(report.Rules, res)
 	}
 	if alertsFor > 0 {
 		res, err := b.measureAlerts(ctx, rcv, alertsFor)
@@ -159,8 +232,15 @@ func run(ctx context.Context, logger *slog.Logger, duration time.Duration, bareR
 		fmt.Printf("alerts: %d failures alerted, %d undelivered\n", res.Alerts, res.Undelivered)
 		fmt.Printf("  alert latency          p50 %.0f ms   p99 %.0f ms   max %.0f ms   (run ended → webhook received)\n",
 			res.LatencyP50Ms, res.LatencyP99Ms, res.LatencyMaxMs)
-		out, _ := json.Marshal(res)
-		fmt.Println(string(out))
+		report.Alerts = &res
+	}
+	out, err := json.MarshalIndent(report, "", "  ")
+	if err != nil {
+		return err
+	}
+	fmt.Println(string(out))
+	if err := os.MkdirAll("bench-results", 0o755); err == nil {
+		_ = os.WriteFile(filepath.Join("bench-results", "bench.json"), out, 0o644)
 	}
 	return nil
 }
