@@ -52,6 +52,9 @@ type Config struct {
 	// ResyncInterval is how often sync compares every task with Temporal
 	// even when no change was notified (SCHETASK_RESYNC_INTERVAL).
 	ResyncInterval time.Duration
+	// SyncConcurrency is how many tasks sync reconciles at once
+	// (SCHETASK_SYNC_CONCURRENCY).
+	SyncConcurrency int
 	// HeartbeatTimeout is how long a run's exec activity may go silent
 	// before Temporal declares its worker dead (SCHETASK_HEARTBEAT_TIMEOUT).
 	HeartbeatTimeout time.Duration
@@ -165,6 +168,7 @@ func load(getenv func(string) string, files *layered) (Config, error) {
 		MaxRunDuration:        r.duration("SCHETASK_MAX_RUN_DURATION", 24*time.Hour),
 		ReapInterval:          r.duration("SCHETASK_REAP_INTERVAL", 10*time.Second),
 		MaxConcurrentRuns:     r.count("SCHETASK_MAX_CONCURRENT_RUNS", 100),
+		SyncConcurrency:       r.count("SCHETASK_SYNC_CONCURRENCY", 8),
 		TaskEnv:               r.list("SCHETASK_TASK_ENV"),
 		AlertRepeatInterval:   r.duration("SCHETASK_ALERT_REPEAT_INTERVAL", 30*time.Minute),
 		AlertRetryMaxInterval: r.duration("SCHETASK_ALERT_RETRY_MAX_INTERVAL", time.Minute),

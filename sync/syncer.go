@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"strings"
+	gosync "sync"
 	"time"
 
 	commonpb "go.temporal.io/api/common/v1"
@@ -95,12 +98,24 @@ func (s *Syncer) Run(ctx context.Context) error {
 		case <-ticker.C:
 			full = true
 		case name := <-changed:
-			if name == "" {
+			// Take every change already notified, once each, and
+			// reconcile them together.
+			names := map[string]bool{name: true}
+		drain:
+			for {
+				select {
+				case n := <-changed:
+					names[n] = true
+				default:
+					break drain
+				}
+			}
+			if names[""] {
 				full = true
 				continue
 			}
-			if _, err := s.ReconcileTask(ctx, name); err != nil {
-				s.logger.Error("reconcile task", slog.String("task", name), slog.Any("error", err))
+			if _, err := s.ReconcileTasks(ctx, slices.Collect(maps.Keys(names))); err != nil {
+				s.logger.Error("reconcile tasks", slog.Any("error", err))
 			}
 		}
 	}
@@ -148,27 +163,61 @@ func (s *Syncer) ReconcileAll(ctx context.Context) (Stats, error) {
 		return total, err
 	}
 	known := make(map[string]bool, len(tasks))
-	var errs []error
+	jobs := make([]func(context.Context) (Stats, error), 0, len(tasks))
 	for _, t := range tasks {
 		known[s.scheduleID(t.Name)] = true
-		st, err := s.reconcile(ctx, t.Name, &t)
-		total.add(st)
-		if err != nil {
-			errs = append(errs, err)
-		}
+		jobs = append(jobs, func(ctx context.Context) (Stats, error) { return s.reconcile(ctx, t.Name, &t) })
 	}
 	for _, id := range ids {
-		if known[id] {
-			continue
-		}
-		st, err := s.ReconcileTask(ctx, strings.TrimPrefix(id, s.cfg.ScheduleIDPrefix))
-		total.add(st)
-		if err != nil {
-			errs = append(errs, err)
+		if !known[id] {
+			name := strings.TrimPrefix(id, s.cfg.ScheduleIDPrefix)
+			jobs = append(jobs, func(ctx context.Context) (Stats, error) { return s.ReconcileTask(ctx, name) })
 		}
 	}
+	total, errs := s.runAll(ctx, jobs)
 	metrics.SchedulesOutOfSync.Set(float64(total.Invalid + len(errs)))
 	return total, errors.Join(errs...)
+}
+
+// ReconcileTasks reconciles the named tasks, several at a time.
+func (s *Syncer) ReconcileTasks(ctx context.Context, names []string) (Stats, error) {
+	jobs := make([]func(context.Context) (Stats, error), len(names))
+	for i, name := range names {
+		jobs[i] = func(ctx context.Context) (Stats, error) { return s.ReconcileTask(ctx, name) }
+	}
+	total, errs := s.runAll(ctx, jobs)
+	return total, errors.Join(errs...)
+}
+
+// runAll runs reconcile jobs, at most SyncConcurrency at once, each on a
+// different task, and sums what they did. Each gets its own deadline, so
+// one slow schedule does not hold up the others.
+func (s *Syncer) runAll(ctx context.Context, jobs []func(context.Context) (Stats, error)) (Stats, []error) {
+	var (
+		mu    gosync.Mutex
+		total Stats
+		errs  []error
+		wg    gosync.WaitGroup
+	)
+	sem := make(chan struct{}, max(1, s.cfg.SyncConcurrency))
+	for _, job := range jobs {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			jobCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			defer cancel()
+			st, err := job(jobCtx)
+			mu.Lock()
+			defer mu.Unlock()
+			total.add(st)
+			if err != nil {
+				errs = append(errs, err)
+			}
+		}()
+	}
+	wg.Wait()
+	return total, errs
 }
 
 // listScheduleIDs lists our schedules. Listing is eventually consistent;
