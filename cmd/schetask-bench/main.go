@@ -51,8 +51,9 @@ func main() {
 	var o options
 	flag.DurationVar(&o.latenessDuration, "lateness-duration", 2*time.Minute, "how long the 10 every-second tasks run (0 skips)")
 	flag.IntVar(&o.burstTasks, "burst-tasks", 100, "how many tasks are due at the same second (0 skips)")
-	flag.IntVar(&o.throughputTasks, "throughput-tasks", 40, "how many every-second tasks offer the sustained load (0 skips)")
+	flag.IntVar(&o.throughputTasks, "throughput-tasks", 150, "how many tasks on */5 seconds offer the sustained load (0 skips)")
 	flag.DurationVar(&o.throughputDuration, "throughput-duration", 30*time.Second, "how long the sustained load runs")
+	flag.IntVar(&o.capacityRate, "capacity-rate", 40, "runs started per second, without the scheduler, for worker capacity (0 skips)")
 	flag.IntVar(&o.syncTasks, "sync-tasks", 1000, "how many tasks the sync measurement creates and edits (0 skips)")
 	flag.Parse()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -84,6 +85,7 @@ type options struct {
 	throughputTasks    int
 	throughputDuration time.Duration
 	syncTasks          int
+	capacityRate       int
 }
 
 // Report is everything one benchmark run measured.
@@ -91,6 +93,7 @@ type Report struct {
 	Rules      []Result         `json:"rules,omitempty"`
 	Lateness   []LatenessResult `json:"lateness,omitempty"`
 	Throughput *LatenessResult  `json:"throughput,omitempty"`
+	Capacity   *LatenessResult  `json:"worker_capacity,omitempty"`
 	Sync       *SyncResult      `json:"sync,omitempty"`
 	Alerts     *AlertResult     `json:"alerts,omitempty"`
 }
@@ -194,12 +197,20 @@ func run(ctx context.Context, logger *slog.Logger, duration time.Duration, bareR
 		report.Lateness = append(report.Lateness, r)
 	}
 	if o.throughputTasks > 0 {
-		r, err := b.lateness(ctx, "sustained", o.throughputTasks, "* * * * * *", o.throughputDuration)
+		r, err := b.lateness(ctx, "sustained", o.throughputTasks, "*/5 * * * * *", o.throughputDuration)
 		if err != nil {
 			return fmt.Errorf("sustained load: %w", err)
 		}
 		printLateness(r)
 		report.Throughput = &r
+	}
+	if o.capacityRate > 0 {
+		r, err := b.capacity(ctx, c, cfg, o.capacityRate, o.throughputDuration)
+		if err != nil {
+			return fmt.Errorf("worker capacity: %w", err)
+		}
+		printLateness(r)
+		report.Capacity = &r
 	}
 	if o.syncTasks > 0 {
 		r, err := b.syncTimes(ctx, tasksync.New(cfg, st, c, logger), o.syncTasks)

@@ -7,9 +7,13 @@ import (
 	"path/filepath"
 	"time"
 
+	"go.temporal.io/sdk/client"
+
+	"github.com/schetask/schetask/config"
 	schedrule "github.com/schetask/schetask/rule"
 	tasksync "github.com/schetask/schetask/sync"
 	"github.com/schetask/schetask/tasktype"
+	"github.com/schetask/schetask/workflows"
 )
 
 // LatenessResult is fire lateness over many tasks firing together.
@@ -42,7 +46,11 @@ type SyncResult struct {
 	DeleteConvergedS    float64 `json:"delete_converged_s"`
 }
 
-// deployTasks writes n copies of the trivial task and returns their names.
+// trivialShellTask is the task of the many-task scenarios: a node process
+// alone costs ~130 ms of CPU here, which would measure node, not schetask.
+const trivialShellTask = "echo bench $SCHETASK_TASK_VERSION\n"
+
+// deployTasks writes n copies of the trivial shell task and returns their names.
 func (b bench) deployTasks(prefix string, n int) ([]string, error) {
 	names := make([]string, n)
 	for i := range names {
@@ -51,7 +59,7 @@ func (b bench) deployTasks(prefix string, n int) ([]string, error) {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, err
 		}
-		if err := os.WriteFile(filepath.Join(dir, "index.js"), []byte(trivialTask), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, "index.sh"), []byte(trivialShellTask), 0o755); err != nil {
 			return nil, err
 		}
 	}
@@ -102,7 +110,7 @@ func (b bench) lateness(ctx context.Context, scenario string, tasks int, rule st
 	if err != nil {
 		return res, err
 	}
-	fmt.Fprintf(os.Stderr, "%s: %d trivial node tasks on %q for %s…\n", scenario, tasks, rule, duration)
+	fmt.Fprintf(os.Stderr, "%s: %d trivial shell tasks on %q for %s…\n", scenario, tasks, rule, duration)
 	if err := b.insertTasks(ctx, names, rule, tasktype.StatusOn); err != nil {
 		return res, err
 	}
@@ -248,5 +256,59 @@ func (b bench) syncTimes(ctx context.Context, syncer *tasksync.Syncer, n int) (S
 		return res, fmt.Errorf("delete: %w", err)
 	}
 	res.DeleteConvergedS = took.Seconds()
+	return res, nil
+}
+
+// capacity starts runs of one trivial task straight away, rate per
+// second for duration, the way a schedule's action would but without
+// Temporal's scheduler: what the workers and the run path can carry.
+func (b bench) capacity(ctx context.Context, c client.Client, cfg config.Config, rate int, duration time.Duration) (LatenessResult, error) {
+	res := LatenessResult{Scenario: "worker-capacity", Tasks: 1, Rule: fmt.Sprintf("%d starts/s", rate)}
+	names, err := b.deployTasks("capacity", 1)
+	if err != nil {
+		return res, err
+	}
+	if err := b.insertTasks(ctx, names, "0 0 1 1 *", tasktype.StatusOff); err != nil {
+		return res, err
+	}
+	defer func() { _ = b.deleteTasks(context.WithoutCancel(ctx), names) }()
+	fmt.Fprintf(os.Stderr, "worker capacity: %d runs/s started directly for %s…\n", rate, duration)
+	in := workflows.RunTaskInput{TaskName: names[0], TimeZone: "UTC", TimeoutAction: tasktype.TimeoutKill,
+		HeartbeatTimeout: cfg.HeartbeatTimeout, KillGrace: cfg.KillGrace, MaxRunDuration: cfg.MaxRunDuration}
+	from := time.Now()
+	tick := time.NewTicker(time.Second / time.Duration(rate))
+	defer tick.Stop()
+	for i := 0; time.Since(from) < duration; i++ {
+		<-tick.C
+		if _, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: fmt.Sprintf("capacity-%d", i), TaskQueue: cfg.TaskQueue},
+			workflows.RunTask, in); err != nil {
+			return res, fmt.Errorf("start run %d: %w", i, err)
+		}
+	}
+	runs, err := b.settledRuns(ctx, names, from)
+	if err != nil {
+		return res, err
+	}
+	var late []float64
+	var first, last time.Time
+	for _, r := range runs {
+		if r.Status != tasktype.RunSucceeded || r.ProcessStartTime == nil || r.EndTime == nil {
+			res.Failed++
+			continue
+		}
+		late = append(late, ms(r.ProcessStartTime.Sub(r.ScheduledTime)))
+		if first.IsZero() || r.ProcessStartTime.Before(first) {
+			first = *r.ProcessStartTime
+		}
+		if r.EndTime.After(last) {
+			last = *r.EndTime
+		}
+	}
+	if len(late) == 0 {
+		return res, fmt.Errorf("no successful runs")
+	}
+	res.Runs = len(late)
+	res.LatenessP50Ms, res.LatenessP95Ms, res.LatenessP99Ms, res.LatenessMaxMs = pct(late, 50), pct(late, 95), pct(late, 99), pct(late, 100)
+	res.RunsPerSecond = float64(len(late)) / last.Sub(first).Seconds()
 	return res, nil
 }
