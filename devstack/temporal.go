@@ -30,6 +30,16 @@ type TemporalOptions struct {
 	Logger *slog.Logger
 }
 
+// DevDynamicConfig raises the dev server's limits on schedules to what a
+// production cluster would be tuned to: by default a namespace's schedules
+// may start only 30 workflows per second, and its scheduler workflows run
+// on one internal worker with two pollers.
+var DevDynamicConfig = []string{
+	"worker.schedulerNamespaceStartWorkflowRPS=1000",
+	"worker.perNamespaceWorkerCount=2",
+	`worker.perNamespaceWorkerOptions={"MaxConcurrentWorkflowTaskPollers":8,"MaxConcurrentActivityTaskPollers":8,"MaxConcurrentLocalActivityExecutionSize":200,"MaxConcurrentWorkflowTaskExecutionSize":200}`,
+}
+
 // Temporal is a running dev server.
 type Temporal struct {
 	child
@@ -64,6 +74,9 @@ func StartTemporal(ctx context.Context, opts TemporalOptions) (*Temporal, error)
 	}
 	if opts.DBFile != "" {
 		args = append(args, "--db-filename", opts.DBFile)
+	}
+	for _, kv := range DevDynamicConfig {
+		args = append(args, "--dynamic-config-value", kv)
 	}
 	t := &Temporal{opts: opts, child: child{name: "temporal", stopSignal: syscall.SIGTERM, wait: 20 * time.Second}}
 	t.cmd = exec.Command(opts.CLI, args...)
