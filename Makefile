@@ -5,7 +5,7 @@ TEMPORAL_CLI_VERSION := v1.5.1
 STATICCHECK_VERSION := v0.8.2
 PG_BIN := $(firstword $(wildcard /usr/lib/postgresql/*/bin/initdb))
 
-.PHONY: run test bench build deps test-deps vet clean-data
+.PHONY: run test test-faults bench build deps test-deps vet clean-data
 
 ## run: build what is missing, start Postgres + Temporal (+ Web) under .data/, migrate, serve
 run: deps bin/schetask
@@ -20,6 +20,11 @@ test: test-deps
 	docker-compose -f docker-compose.yml config -q
 	docker-compose -f docker-compose.yml --profile monitoring config -q
 	$(GO) test -count=1 -timeout 20m ./...
+
+## test-faults: the fault suite (e2e/faults_test.go): workers killed, Temporal
+## down a minute, Postgres restarted mid-run, 1,000 tasks churned, overlaps
+test-faults: test-deps
+	$(GO) test -tags faults -run '^TestFault' -count=1 -v -timeout 30m ./e2e/
 
 ## bench: fire lateness and wall overhead against bare node
 bench: deps

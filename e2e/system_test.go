@@ -53,6 +53,9 @@ func startSystem(t *testing.T, withWorker bool, opts ...func(*testenv.Env)) *sys
 	raiser := alert.NewRaiser(env.Config, env.Store, env.Temporal, env.Logger)
 	syncer := tasksync.New(env.Config, env.Store, env.Temporal, env.Logger)
 	syncer.OnTaskDeleted, syncer.OnRunClosed = raiser.TaskDeleted, raiser.RunEnded
+	// Runs whose workflow ended without its end hook (terminate_other)
+	// are closed within seconds, not the production minute.
+	syncer.AbandonedAfter = 5 * time.Second
 	mon := monitor.New(env.Config, env.Store, raiser, env.Logger)
 	go func() { defer close(syncDone); _ = syncer.Run(ctx) }()
 	monDone := make(chan struct{})
