@@ -35,6 +35,9 @@ type TemporalOptions struct {
 // may start only 30 workflows per second, and its scheduler workflows run
 // on one internal worker with two pollers.
 var DevDynamicConfig = []string{
+	// A worker that schedules an activity on its own queue gets the task in
+	// the reply, without a round trip through matching.
+	"system.enableActivityEagerExecution=true",
 	"worker.schedulerNamespaceStartWorkflowRPS=1000",
 	"worker.perNamespaceWorkerCount=2",
 	`worker.perNamespaceWorkerOptions={"MaxConcurrentWorkflowTaskPollers":8,"MaxConcurrentActivityTaskPollers":8,"MaxConcurrentLocalActivityExecutionSize":200,"MaxConcurrentWorkflowTaskExecutionSize":200}`,

@@ -157,10 +157,6 @@ func run(ctx context.Context, logger *slog.Logger, duration time.Duration, bareR
 	if err := os.WriteFile(filepath.Join(b.taskDir, "index.js"), []byte(trivialTask), 0o644); err != nil {
 		return err
 	}
-	bareMs, err := b.timeBare(bareRuns)
-	if err != nil {
-		return err
-	}
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -180,38 +176,7 @@ func run(ctx context.Context, logger *slog.Logger, duration time.Duration, bareR
 			fmt.Printf("  throughput             %.1f runs/s\n", r.RunsPerSecond)
 		}
 	}
-	if o.latenessDuration > 0 {
-		r, err := b.lateness(ctx, "every-second", 10, "* * * * * *", o.latenessDuration)
-		if err != nil {
-			return fmt.Errorf("10 tasks every second: %w", err)
-		}
-		printLateness(r)
-		report.Lateness = append(report.Lateness, r)
-	}
-	if o.burstTasks > 0 {
-		r, err := b.lateness(ctx, "same-second", o.burstTasks, oneSecondRule(30*time.Second), 0)
-		if err != nil {
-			return fmt.Errorf("%d tasks due at once: %w", o.burstTasks, err)
-		}
-		printLateness(r)
-		report.Lateness = append(report.Lateness, r)
-	}
-	if o.throughputTasks > 0 {
-		r, err := b.lateness(ctx, "sustained", o.throughputTasks, "*/5 * * * * *", o.throughputDuration)
-		if err != nil {
-			return fmt.Errorf("sustained load: %w", err)
-		}
-		printLateness(r)
-		report.Throughput = &r
-	}
-	if o.capacityRate > 0 {
-		r, err := b.capacity(ctx, c, cfg, o.capacityRate, o.throughputDuration)
-		if err != nil {
-			return fmt.Errorf("worker capacity: %w", err)
-		}
-		printLateness(r)
-		report.Capacity = &r
-	}
+	settle := func() { time.Sleep(15 * time.Second) } // let the server drain the last scenario
 	if o.syncTasks > 0 {
 		r, err := b.syncTimes(ctx, tasksync.New(cfg, st, c, logger), o.syncTasks)
 		if err != nil {
@@ -221,8 +186,13 @@ func run(ctx context.Context, logger *slog.Logger, duration time.Duration, bareR
 			r.Tasks, r.CreateConvergedS, r.ResyncUnchangedS, r.ResyncUnchangedWrit, r.EditConvergedS, r.DeleteConvergedS)
 		report.Sync = &r
 	}
-
 	for _, rule := range rules {
+		settle()
+		// Bare node is timed now, on the same warmed-up machine.
+		bareMs, err := b.timeBare(bareRuns)
+		if err != nil {
+			return err
+		}
 		res, err := b.measure(ctx, strings.TrimSpace(rule), duration, bareMs)
 		if err != nil {
 			return fmt.Errorf("rule %q: %w", rule, err)
@@ -235,7 +205,45 @@ func run(ctx context.Context, logger *slog.Logger, duration time.Duration, bareR
 		fmt.Printf("  schetask process only  p50 %.0f ms   = %.2f× bare   (process started → run recorded as ended)\n", res.ProcessWallP50Ms, res.ProcessRatio)
 		report.Rules = append(report.Rules, res)
 	}
+	if o.latenessDuration > 0 {
+		settle()
+		r, err := b.lateness(ctx, "every-second", 10, "* * * * * *", o.latenessDuration)
+		if err != nil {
+			return fmt.Errorf("10 tasks every second: %w", err)
+		}
+		printLateness(r)
+		report.Lateness = append(report.Lateness, r)
+	}
+	if o.burstTasks > 0 {
+		settle()
+		r, err := b.lateness(ctx, "same-second", o.burstTasks, oneSecondRule(30*time.Second), 0)
+		if err != nil {
+			return fmt.Errorf("%d tasks due at once: %w", o.burstTasks, err)
+		}
+		printLateness(r)
+		report.Lateness = append(report.Lateness, r)
+	}
+	if o.capacityRate > 0 {
+		settle()
+		r, err := b.capacity(ctx, c, cfg, o.capacityRate, o.throughputDuration)
+		if err != nil {
+			return fmt.Errorf("worker capacity: %w", err)
+		}
+		printLateness(r)
+		report.Capacity = &r
+	}
+	if o.throughputTasks > 0 {
+		settle()
+		r, err := b.lateness(ctx, "sustained", o.throughputTasks, "*/5 * * * * *", o.throughputDuration)
+		if err != nil {
+			return fmt.Errorf("sustained load: %w", err)
+		}
+		printLateness(r)
+		report.Throughput = &r
+	}
+
 	if alertsFor > 0 {
+		settle()
 		res, err := b.measureAlerts(ctx, rcv, alertsFor)
 		if err != nil {
 			return fmt.Errorf("alerts: %w", err)
