@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -95,30 +94,6 @@ func requireNoOrphans(t *testing.T, s *system, task string) {
 		}
 	}
 	requireGone(t, pids...)
-}
-
-// startWorkerProcess runs `schetask worker` for the test's system.
-func startWorkerProcess(t *testing.T, s *system, extra ...string) *exec.Cmd {
-	t.Helper()
-	cfg := s.env.Config
-	w := exec.Command(schetaskBinary(t), "worker")
-	w.Env = append(os.Environ(),
-		"SCHETASK_DATABASE_URL="+cfg.DatabaseURL,
-		"SCHETASK_TEMPORAL_ADDRESS="+cfg.TemporalAddress,
-		"SCHETASK_TASK_QUEUE="+cfg.TaskQueue,
-		"SCHETASK_TASKS_DIR="+cfg.TasksDir,
-		"SCHETASK_METRICS_LISTEN=127.0.0.1:0",
-		"SCHETASK_HEARTBEAT_TIMEOUT="+cfg.HeartbeatTimeout.String(),
-		"SCHETASK_REAP_INTERVAL=1s",
-		"SCHETASK_KILL_GRACE=1s",
-	)
-	w.Env = append(w.Env, extra...)
-	w.Stdout, w.Stderr = testLogWriter{t}, testLogWriter{t}
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = w.Process.Signal(syscall.SIGTERM); _ = w.Wait() })
-	return w
 }
 
 // TestFaultWorkerKilledWhileAnotherIsAlive: kill -9 one of two workers

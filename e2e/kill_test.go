@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -149,22 +148,7 @@ func TestTimeoutKillsTheWholeProcessTree(t *testing.T) {
 func TestWorkerKilledMidRunIsLostOrphanReapedScheduleGoesOn(t *testing.T) {
 	t.Parallel()
 	s := startSystem(t, false)
-	bin := schetaskBinary(t)
-	cfg := s.env.Config
-	worker := exec.Command(bin, "worker")
-	worker.Env = append(os.Environ(),
-		"SCHETASK_DATABASE_URL="+cfg.DatabaseURL,
-		"SCHETASK_TEMPORAL_ADDRESS="+cfg.TemporalAddress,
-		"SCHETASK_TASK_QUEUE="+cfg.TaskQueue,
-		"SCHETASK_TASKS_DIR="+cfg.TasksDir,
-		"SCHETASK_METRICS_LISTEN=127.0.0.1:0",
-		"SCHETASK_HEARTBEAT_TIMEOUT="+cfg.HeartbeatTimeout.String(),
-	)
-	worker.Stdout, worker.Stderr = testLogWriter{t}, testLogWriter{t}
-	if err := worker.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = worker.Process.Kill(); _ = worker.Wait() })
+	worker := startWorkerProcess(t, s)
 
 	dir := s.writeTask(t, "orphan", map[string]string{"index.sh": sleeper})
 	s.insertTask(t, "orphan", "*/3 * * * * *", "")

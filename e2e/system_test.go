@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -244,4 +245,28 @@ func schetaskBinary(t *testing.T) string {
 
 func newSyncer(s *system) *tasksync.Syncer {
 	return tasksync.New(s.env.Config, s.env.Store, s.env.Temporal, s.env.Logger)
+}
+
+// startWorkerProcess runs `schetask worker` for the test's system.
+func startWorkerProcess(t *testing.T, s *system, extra ...string) *exec.Cmd {
+	t.Helper()
+	cfg := s.env.Config
+	w := exec.Command(schetaskBinary(t), "worker")
+	w.Env = append(os.Environ(),
+		"SCHETASK_DATABASE_URL="+cfg.DatabaseURL,
+		"SCHETASK_TEMPORAL_ADDRESS="+cfg.TemporalAddress,
+		"SCHETASK_TASK_QUEUE="+cfg.TaskQueue,
+		"SCHETASK_TASKS_DIR="+cfg.TasksDir,
+		"SCHETASK_METRICS_LISTEN=127.0.0.1:0",
+		"SCHETASK_HEARTBEAT_TIMEOUT="+cfg.HeartbeatTimeout.String(),
+		"SCHETASK_REAP_INTERVAL=1s",
+		"SCHETASK_KILL_GRACE=1s",
+	)
+	w.Env = append(w.Env, extra...)
+	w.Stdout, w.Stderr = testLogWriter{t}, testLogWriter{t}
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = w.Process.Signal(syscall.SIGTERM); _ = w.Wait() })
+	return w
 }

@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
@@ -20,25 +19,9 @@ import (
 func TestTwoWorkersShareTheRunsWithoutDoubles(t *testing.T) {
 	t.Parallel()
 	s := startSystem(t, false)
-	bin := schetaskBinary(t)
-	cfg := s.env.Config
 	pids := map[int]bool{}
 	for i := 0; i < 2; i++ {
-		w := exec.Command(bin, "worker")
-		w.Env = append(os.Environ(),
-			"SCHETASK_DATABASE_URL="+cfg.DatabaseURL,
-			"SCHETASK_TEMPORAL_ADDRESS="+cfg.TemporalAddress,
-			"SCHETASK_TASK_QUEUE="+cfg.TaskQueue,
-			"SCHETASK_TASKS_DIR="+cfg.TasksDir,
-			"SCHETASK_METRICS_LISTEN=127.0.0.1:0",
-			"SCHETASK_MAX_CONCURRENT_RUNS=1",
-		)
-		w.Stdout, w.Stderr = testLogWriter{t}, testLogWriter{t}
-		if err := w.Start(); err != nil {
-			t.Fatal(err)
-		}
-		pids[w.Process.Pid] = true
-		t.Cleanup(func() { _ = w.Process.Signal(os.Interrupt); _ = w.Wait() })
+		pids[startWorkerProcess(t, s, "SCHETASK_MAX_CONCURRENT_RUNS=1").Process.Pid] = true
 	}
 	s.writeTask(t, "shared", map[string]string{"index.sh": "sleep 1.5\necho done\n"})
 	s.insertTask(t, "shared", "* * * * * *", `INSERT INTO t_task_list (task_name, rule, overlap_policy) VALUES ($1, $2, 'allow_all')`)
@@ -97,23 +80,7 @@ func TestTwoWorkersShareTheRunsWithoutDoubles(t *testing.T) {
 func TestWorkerStoppedWithSIGTERMDrainsThenStopsItsRuns(t *testing.T) {
 	t.Parallel()
 	s := startSystem(t, false)
-	bin := schetaskBinary(t)
-	cfg := s.env.Config
-	w := exec.Command(bin, "worker")
-	w.Env = append(os.Environ(),
-		"SCHETASK_DATABASE_URL="+cfg.DatabaseURL,
-		"SCHETASK_TEMPORAL_ADDRESS="+cfg.TemporalAddress,
-		"SCHETASK_TASK_QUEUE="+cfg.TaskQueue,
-		"SCHETASK_TASKS_DIR="+cfg.TasksDir,
-		"SCHETASK_METRICS_LISTEN=127.0.0.1:0",
-		"SCHETASK_WORKER_DRAIN=3s",
-		"SCHETASK_KILL_GRACE=2s",
-	)
-	w.Stdout, w.Stderr = testLogWriter{t}, testLogWriter{t}
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = w.Process.Kill(); _ = w.Wait() })
+	w := startWorkerProcess(t, s, "SCHETASK_WORKER_DRAIN=3s", "SCHETASK_KILL_GRACE=2s")
 	s.writeTask(t, "short", map[string]string{"index.sh": "sleep 2\necho finished\n"})
 	s.writeTask(t, "long", map[string]string{"index.sh": "trap 'echo got SIGTERM; exit 7' TERM\necho started\nwhile true; do sleep 0.1; done\n"})
 	for _, name := range []string{"short", "long"} {
