@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,10 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"go.temporal.io/sdk/client"
-
 	"github.com/schetask/schetask/config"
-	"github.com/schetask/schetask/devstack"
 	"github.com/schetask/schetask/internal/alerttest"
 	"github.com/schetask/schetask/internal/testenv"
 	"github.com/schetask/schetask/notify"
@@ -354,40 +350,17 @@ func (s *system) waitMissed(t *testing.T, task string, n int, timeout time.Durat
 // across two fire times; the alert is recorded meanwhile and delivered
 // when Temporal is back.
 func TestMissedRunAlertWhenTemporalIsDown(t *testing.T) {
-	cli, err := testenv.TemporalCLI()
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := devstack.TemporalOptions{CLI: cli, Port: testenv.FreePort(), DBFile: filepath.Join(t.TempDir(), "temporal.db"),
-		Logger: slog.New(slog.DiscardHandler)}
-	ctx := context.Background()
-	server, err := devstack.StartTemporal(ctx, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = server.Stop() })
+	temporal := newOwnTemporal(t)
 	ch, opt := withChannels(t, time.Hour)
-	s := startSystem(t, true, opt, func(env *testenv.Env) {
-		c, err := client.Dial(client.Options{HostPort: server.Address(), Logger: env.Logger.With("component", "temporal-client")})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(c.Close)
-		env.Temporal, env.Config.TemporalAddress = c, server.Address()
-	})
+	s := startSystem(t, true, opt, temporal.use)
 	s.writeTask(t, "steady", map[string]string{"index.sh": "echo ok\n"})
 	s.insertTask(t, "steady", "*/2 * * * * *", "")
 	s.waitRun(t, "steady", 30*time.Second, "succeeded", func(r tasktype.Run) bool { return r.Status == tasktype.RunSucceeded })
 
-	if err := server.Stop(); err != nil {
-		t.Fatal(err)
-	}
+	temporal.stop()
 	down := time.Now()
 	s.waitMissed(t, "steady", 2, 20*time.Second)
-	server, err = devstack.StartTemporal(ctx, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	temporal.start()
 	ch.waitAlerts(t, "steady", 1, 60*time.Second)
 	if got := ch.webhookAlerts("steady")[0]["kind"]; got != "missed" {
 		t.Errorf("alert kind %v, want missed", got)

@@ -21,7 +21,6 @@ import (
 	"time"
 
 	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/client"
 
 	"github.com/schetask/schetask/devstack"
 	"github.com/schetask/schetask/internal/testenv"
@@ -156,40 +155,18 @@ func TestFaultWorkerKilledWhileAnotherIsAlive(t *testing.T) {
 // the monitor records them as missed; runs resume; nothing runs twice.
 func TestFaultTemporalDownForAMinute(t *testing.T) {
 	outage := faultDuration("SCHETASK_FAULT_OUTAGE", time.Minute)
-	cli, err := testenv.TemporalCLI()
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := devstack.TemporalOptions{CLI: cli, Port: testenv.FreePort(), DBFile: filepath.Join(t.TempDir(), "temporal.db"),
-		Logger: slog.New(slog.DiscardHandler)}
-	ctx := context.Background()
-	server, err := devstack.StartTemporal(ctx, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = server.Stop() })
-	s := startSystem(t, true, func(env *testenv.Env) {
-		c, err := client.Dial(client.Options{HostPort: server.Address(), Logger: env.Logger.With("component", "temporal-client")})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(c.Close)
-		env.Temporal, env.Config.TemporalAddress = c, server.Address()
-	})
+	temporal := newOwnTemporal(t)
+	s := startSystem(t, true, temporal.use)
 	const ruleText = "*/2 * * * * *"
 	s.writeTask(t, "steady", map[string]string{"index.sh": "echo ok\n"})
 	s.insertTask(t, "steady", ruleText, "")
 	first := s.waitRun(t, "steady", 30*time.Second, "succeeded", func(r tasktype.Run) bool { return r.Status == tasktype.RunSucceeded })
 	from := first.ScheduledTime
 
-	if err := server.Stop(); err != nil {
-		t.Fatal(err)
-	}
+	temporal.stop()
 	down := time.Now()
 	time.Sleep(outage)
-	if server, err = devstack.StartTemporal(ctx, opts); err != nil {
-		t.Fatal(err)
-	}
+	temporal.start()
 	up := time.Now()
 	s.waitRun(t, "steady", 60*time.Second, "succeeded after the restart", func(r tasktype.Run) bool {
 		return r.Status == tasktype.RunSucceeded && r.StartTime.After(up)

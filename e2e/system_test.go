@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/schetask/schetask/alert"
 	"github.com/schetask/schetask/control"
+	"github.com/schetask/schetask/devstack"
 	"github.com/schetask/schetask/internal/testenv"
 	"github.com/schetask/schetask/monitor"
 	tasksync "github.com/schetask/schetask/sync"
@@ -269,4 +271,51 @@ func startWorkerProcess(t *testing.T, s *system, extra ...string) *exec.Cmd {
 	}
 	t.Cleanup(func() { _ = w.Process.Signal(syscall.SIGTERM); _ = w.Wait() })
 	return w
+}
+
+// ownTemporal is a Temporal dev server of one test's own, its state on
+// disk, that the test may stop and start again.
+type ownTemporal struct {
+	t      *testing.T
+	opts   devstack.TemporalOptions
+	server *devstack.Temporal
+}
+
+func newOwnTemporal(t *testing.T) *ownTemporal {
+	t.Helper()
+	cli, err := testenv.TemporalCLI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := &ownTemporal{t: t, opts: devstack.TemporalOptions{CLI: cli, Port: testenv.FreePort(),
+		DBFile: filepath.Join(t.TempDir(), "temporal.db"), Logger: slog.New(slog.DiscardHandler)}}
+	o.start()
+	t.Cleanup(func() { _ = o.server.Stop() })
+	return o
+}
+
+func (o *ownTemporal) start() {
+	o.t.Helper()
+	server, err := devstack.StartTemporal(context.Background(), o.opts)
+	if err != nil {
+		o.t.Fatal(err)
+	}
+	o.server = server
+}
+
+func (o *ownTemporal) stop() {
+	o.t.Helper()
+	if err := o.server.Stop(); err != nil {
+		o.t.Fatal(err)
+	}
+}
+
+// use points a test's world at this server: an option for startSystem.
+func (o *ownTemporal) use(env *testenv.Env) {
+	c, err := client.Dial(client.Options{HostPort: o.server.Address(), Logger: env.Logger.With("component", "temporal-client")})
+	if err != nil {
+		o.t.Fatal(err)
+	}
+	o.t.Cleanup(c.Close)
+	env.Temporal, env.Config.TemporalAddress = c, o.server.Address()
 }
