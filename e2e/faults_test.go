@@ -171,14 +171,17 @@ func TestFaultTemporalDownForAMinute(t *testing.T) {
 	s.waitRun(t, "steady", 60*time.Second, "succeeded after the restart", func(r tasktype.Run) bool {
 		return r.Status == tasktype.RunSucceeded && r.StartTime.After(up)
 	})
-	time.Sleep(6 * time.Second)
+	time.Sleep(time.Until(up.Add(30 * time.Second)))
 	to := time.Now().Add(-3 * time.Second)
 	s.exec(t, `UPDATE t_task_list SET task_status = 0 WHERE task_name = 'steady'`)
 
 	requireNoDoubles(t, s, "steady")
 	window := s.env.Config.CatchupWindow
+	// Fires from the outage, and the first seconds after it while the
+	// scheduler and the workers' pollers (backing off) reconnect, may be
+	// missing; the monitor reports them.
 	requireFires(t, s, "steady", ruleText, from, to, func(at time.Time) bool {
-		return at.After(down.Add(-2*time.Second)) && at.Before(up.Add(10*time.Second))
+		return at.After(down.Add(-2*time.Second)) && at.Before(up.Add(20*time.Second))
 	})
 	late := 0
 	for _, r := range s.runs(t, "steady") {
