@@ -25,7 +25,7 @@ type Elector struct {
 	Name string
 	// Retry is how often a standby tries to take the lock, and how often
 	// the leader checks that its connection (and so the lock) is alive
-	// (2 s when zero).
+	// (2 s when zero). A new leader waits two of these before acting.
 	Retry  time.Duration
 	Logger *slog.Logger
 }
@@ -54,6 +54,15 @@ func (e *Elector) Run(ctx context.Context, job func(ctx context.Context) error) 
 			}
 		default:
 			standby = false
+			// A leader whose session was cut off (not one that stopped)
+			// learns it at its next ping: wait that out before acting, so
+			// two never act at once.
+			select {
+			case <-ctx.Done():
+				_ = conn.Close(context.WithoutCancel(ctx))
+				return nil
+			case <-time.After(2 * retry):
+			}
 			log.Info("leading")
 			lost, err := e.lead(ctx, conn, retry, job)
 			if ctx.Err() != nil {
