@@ -17,6 +17,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/schetask/schetask/tasktype"
 )
 
 // Registry holds schetask's metrics and the Go runtime's.
@@ -124,13 +126,13 @@ func init() {
 	Registry.MustRegister(schetaskCollectors...)
 	// Series with a small fixed set of labels exist from the start, at 0,
 	// so dashboards and alert rules see them before the first event.
-	for _, ch := range []string{"slack", "email", "webhook"} {
+	for _, ch := range tasktype.AlertChannelNames {
 		for _, result := range []string{"sent", "failed"} {
 			Alerts.WithLabelValues(ch, result)
 		}
 	}
-	for _, outcome := range []string{"succeeded", "failed", "timed_out", "killed", "lost"} {
-		RunDuration.WithLabelValues(outcome)
+	for _, outcome := range tasktype.EndStatuses {
+		RunDuration.WithLabelValues(string(outcome))
 	}
 	for _, kind := range []string{"created", "updated", "paused", "unpaused", "deleted"} {
 		SyncWrites.WithLabelValues(kind)

@@ -15,6 +15,10 @@ const (
 	RunLost      RunStatus = "lost"
 )
 
+// EndStatuses are the states a run can end in, in the order the console
+// lists them.
+var EndStatuses = []RunStatus{RunSucceeded, RunFailed, RunTimedOut, RunKilled, RunLost}
+
 // Exit codes below 100 are reserved for the system (the runtime and
 // schetask); a task picks its own from 100 up. These are the ones schetask
 // itself records when the task's process did not give one.

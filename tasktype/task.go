@@ -85,3 +85,6 @@ func ValidateName(name string) error {
 	}
 	return nil
 }
+
+// AlertChannelNames are the channels a task may limit its alerts to.
+var AlertChannelNames = []string{"slack", "email", "webhook"}

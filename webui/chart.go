@@ -75,7 +75,7 @@ func durationChart(runs []tasktype.Run, now time.Time) template.HTML {
 			r.ID, html.EscapeString(string(r.Status)), html.EscapeString(shortDuration(d)), r.StartTime.UTC().Format("2006-01-02 15:04:05Z"))
 	}
 	x := pad
-	for _, st := range []tasktype.RunStatus{tasktype.RunSucceeded, tasktype.RunFailed, tasktype.RunTimedOut, tasktype.RunKilled, tasktype.RunLost, tasktype.RunRunning} {
+	for _, st := range append(slices.Clone(tasktype.EndStatuses), tasktype.RunRunning) {
 		if counts[st] == 0 {
 			continue
 		}

@@ -28,8 +28,7 @@ type runsData struct {
 	Next string
 }
 
-var runStatuses = []tasktype.RunStatus{tasktype.RunRunning, tasktype.RunSucceeded, tasktype.RunFailed,
-	tasktype.RunTimedOut, tasktype.RunKilled, tasktype.RunLost}
+var runStatuses = append([]tasktype.RunStatus{tasktype.RunRunning}, tasktype.EndStatuses...)
 
 // runsPage is the run list across tasks: filtered by task, status, exit
 // code and start time, newest first, paged by keyset.

@@ -16,9 +16,6 @@ import (
 	"github.com/schetask/schetask/tasktype"
 )
 
-// alertChannelNames are the channels a task may limit its alerts to.
-var alertChannelNames = []string{"slack", "email", "webhook"}
-
 var overlapPolicies = []tasktype.OverlapPolicy{
 	tasktype.OverlapSkip, tasktype.OverlapBufferOne, tasktype.OverlapBufferAll,
 	tasktype.OverlapCancelOther, tasktype.OverlapTerminateOther, tasktype.OverlapAllowAll,
@@ -124,7 +121,7 @@ func (f *taskForm) task() (tasktype.Task, bool) {
 		}
 	}
 	for _, ch := range f.AlertChannels {
-		if !slices.Contains(alertChannelNames, ch) {
+		if !slices.Contains(tasktype.AlertChannelNames, ch) {
 			f.Errors["alert_channels"] = fmt.Sprintf("unknown channel %q", ch)
 			break
 		}

@@ -57,7 +57,7 @@ func (s *Server) renderTaskForm(c *fiber.Ctx, status int, isNew bool, f taskForm
 	}
 	c.Status(status)
 	return s.render(c, "taskform.html", taskFormData{page: s.page(c, title), New: isNew, Form: f,
-		Channels: alertChannelNames, Overlaps: overlapPolicies})
+		Channels: tasktype.AlertChannelNames, Overlaps: overlapPolicies})
 }
 
 // newTaskForm serves GET /create: an empty form with the defaults.
