@@ -132,9 +132,9 @@ func (b bench) lateness(ctx context.Context, scenario string, tasks int, rule st
 	to := time.Now()
 	// A paused schedule drops the fires it has not started yet: before
 	// pausing, give a scheduler that fell behind a minute to start them.
-	fires := 0
+	var expected []time.Time
 	for at := parsed.Next(from.Add(-time.Nanosecond), time.UTC); !at.After(to.Add(-time.Second)); at = parsed.Next(at, time.UTC) {
-		fires++
+		expected = append(expected, at)
 	}
 	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
 		var started int
@@ -142,7 +142,7 @@ func (b bench) lateness(ctx context.Context, scenario string, tasks int, rule st
 			AND scheduled_time >= $2 AND scheduled_time <= $3`, names, from, to.Add(-time.Second)).Scan(&started); err != nil {
 			return res, err
 		}
-		if started >= tasks*fires {
+		if started >= tasks*len(expected) {
 			break
 		}
 	}
@@ -152,10 +152,6 @@ func (b bench) lateness(ctx context.Context, scenario string, tasks int, rule st
 	runs, err := b.settledRuns(ctx, names, from)
 	if err != nil {
 		return res, err
-	}
-	var expected []time.Time
-	for at := parsed.Next(from.Add(-time.Nanosecond), time.UTC); !at.After(to.Add(-time.Second)); at = parsed.Next(at, time.UTC) {
-		expected = append(expected, at)
 	}
 	var late, started, spawn []float64
 	var first, last time.Time
