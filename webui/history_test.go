@@ -151,12 +151,6 @@ func TestRunningRunLogTailsLive(t *testing.T) {
 	ctx := context.Background()
 	logRel := "gold/logs/202611/25/101010.log"
 	logAbs := filepath.Join(env.Config.TasksDir, logRel)
-	if err := os.MkdirAll(filepath.Dir(logAbs), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(logAbs, []byte("first line\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	var id int64
 	if err := env.Store.Pool().QueryRow(ctx, `INSERT INTO t_task_exec_list (task_name, task_version, workflow_id, run_id,
 		scheduled_time, status, log_path) VALUES ('gold', '202611/25/101010', 'wf', 'r', now(), 'running', $1) RETURNING id`,
@@ -168,7 +162,19 @@ func TestRunningRunLogTailsLive(t *testing.T) {
 	if b.login("vera", "viewer password") != 303 {
 		t.Fatal("login failed")
 	}
+	// Opened before the task has written its log, the page waits for it.
 	_, page, _ := b.do("GET", fmt.Sprintf("/runs/%d", id), nil)
+	if !strings.Contains(page, `id="live-log"`) || !strings.Contains(page, fmt.Sprintf(`data-stream="/runs/%d/stream?from=0"`, id)) {
+		t.Fatalf("a just-started run's page, before its log exists, has no live log:\n%s", page)
+	}
+
+	if err := os.MkdirAll(filepath.Dir(logAbs), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(logAbs, []byte("first line\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, page, _ = b.do("GET", fmt.Sprintf("/runs/%d", id), nil)
 	if !strings.Contains(page, `id="live-log"`) || !strings.Contains(page, fmt.Sprintf(`data-stream="/runs/%d/stream?from=11"`, id)) {
 		t.Fatalf("the running run's page has no live log:\n%s", page)
 	}
