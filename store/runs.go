@@ -13,14 +13,17 @@ import (
 
 const runColumns = `id, task_name, task_version, workflow_id, run_id, scheduled_time,
 	start_time, process_start_time, end_time, exit_code, status, error, stderr_head,
-	stderr_lines, log_path, log_bytes, history_path, published_files, publishes, host, pid`
+	stderr_lines, log_path, log_bytes, history_path, published_files, publishes, host, pid,
+	isolation, cpu_user_seconds, cpu_system_seconds, peak_memory_bytes, io_read_bytes, io_write_bytes`
 
 func scanRun(row pgx.Row) (tasktype.Run, error) {
 	var r tasktype.Run
 	err := row.Scan(&r.ID, &r.TaskName, &r.Version, &r.WorkflowID, &r.RunID, &r.ScheduledTime,
 		&r.StartTime, &r.ProcessStartTime, &r.EndTime, &r.ExitCode, &r.Status, &r.Error,
 		&r.StderrHead, &r.StderrLines, &r.LogPath, &r.LogBytes, &r.HistoryPath,
-		&r.PublishedFiles, &r.Publishes, &r.Host, &r.PID)
+		&r.PublishedFiles, &r.Publishes, &r.Host, &r.PID,
+		&r.Isolation, &r.Usage.CPUUserSeconds, &r.Usage.CPUSystemSeconds, &r.Usage.PeakMemoryBytes,
+		&r.Usage.IOReadBytes, &r.Usage.IOWriteBytes)
 	return r, err
 }
 
@@ -110,15 +113,43 @@ type RunProcess struct {
 	WorkerPID        int
 	WorkerStartTicks uint64
 	StartedAt        time.Time
+	// Isolation says how the process is contained (tasktype.Run.Isolation).
+	Isolation string
+	// Cgroups are the run's cgroup folders, for the orphan reaper.
+	Cgroups []string
 }
 
 // SetRunProcess records the spawned process of a run.
 func (s *Store) SetRunProcess(ctx context.Context, runID int64, p RunProcess) error {
+	if p.Cgroups == nil {
+		p.Cgroups = []string{}
+	}
 	_, err := s.pool.Exec(ctx, `UPDATE t_task_exec_list SET host = $2, pid = $3, pid_start_ticks = $4,
-		worker_pid = $5, worker_start_ticks = $6, process_start_time = $7 WHERE id = $1`,
-		runID, p.Host, p.PID, int64(p.PIDStartTicks), p.WorkerPID, int64(p.WorkerStartTicks), p.StartedAt)
+		worker_pid = $5, worker_start_ticks = $6, process_start_time = $7, isolation = $8, cgroups = $9 WHERE id = $1`,
+		runID, p.Host, p.PID, int64(p.PIDStartTicks), p.WorkerPID, int64(p.WorkerStartTicks), p.StartedAt,
+		p.Isolation, p.Cgroups)
 	if err != nil {
 		return fmt.Errorf("set process of run %d: %w", runID, err)
+	}
+	return nil
+}
+
+// SetRunIsolation records how a run is contained before (or without) a
+// process: a run that could not start still says so.
+func (s *Store) SetRunIsolation(ctx context.Context, runID int64, isolation string) error {
+	if _, err := s.pool.Exec(ctx, `UPDATE t_task_exec_list SET isolation = $2 WHERE id = $1`, runID, isolation); err != nil {
+		return fmt.Errorf("set isolation of run %d: %w", runID, err)
+	}
+	return nil
+}
+
+// SetRunUsage records what a run consumed.
+func (s *Store) SetRunUsage(ctx context.Context, runID int64, u tasktype.Usage) error {
+	_, err := s.pool.Exec(ctx, `UPDATE t_task_exec_list SET cpu_user_seconds = $2, cpu_system_seconds = $3,
+		peak_memory_bytes = $4, io_read_bytes = $5, io_write_bytes = $6 WHERE id = $1`,
+		runID, u.CPUUserSeconds, u.CPUSystemSeconds, u.PeakMemoryBytes, u.IOReadBytes, u.IOWriteBytes)
+	if err != nil {
+		return fmt.Errorf("set usage of run %d: %w", runID, err)
 	}
 	return nil
 }
@@ -217,12 +248,14 @@ type OrphanCandidate struct {
 	PIDStartTicks    uint64
 	WorkerPID        int
 	WorkerStartTicks uint64
+	// Cgroups are the run's cgroup folders (none when it had none).
+	Cgroups []string
 }
 
 // OrphanCandidates returns the runs on host that are running, or were
 // declared lost in the last hour, and have a recorded process.
 func (s *Store) OrphanCandidates(ctx context.Context, host string) ([]OrphanCandidate, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, task_name, pid, pid_start_ticks, worker_pid, worker_start_ticks
+	rows, err := s.pool.Query(ctx, `SELECT id, task_name, pid, pid_start_ticks, worker_pid, worker_start_ticks, cgroups
 		FROM t_task_exec_list
 		WHERE host = $1 AND pid IS NOT NULL AND worker_pid IS NOT NULL
 		  AND (status = 'running' OR (status = 'lost' AND end_time > now() - interval '1 hour'))`, host)
@@ -232,7 +265,7 @@ func (s *Store) OrphanCandidates(ctx context.Context, host string) ([]OrphanCand
 	return collect(rows, func(row pgx.Row) (OrphanCandidate, error) {
 		var c OrphanCandidate
 		var pidTicks, workerTicks int64
-		err := row.Scan(&c.RunID, &c.TaskName, &c.PID, &pidTicks, &c.WorkerPID, &workerTicks)
+		err := row.Scan(&c.RunID, &c.TaskName, &c.PID, &pidTicks, &c.WorkerPID, &workerTicks, &c.Cgroups)
 		c.PIDStartTicks, c.WorkerStartTicks = uint64(pidTicks), uint64(workerTicks)
 		return c, err
 	})

@@ -15,7 +15,8 @@ import (
 const taskColumns = `task_name, rule, time_zone, timeout, timeout_action, task_status,
 	overlap_policy, owners, description, last_start_time, last_end_time,
 	last_warning_time, coalesce(task_version, ''), created_at, updated_at,
-	alert_channels, slack_channel, webhook_url, status_note`
+	alert_channels, slack_channel, webhook_url, status_note,
+	run_as, memory_limit_mb, cpu_limit, pids_limit`
 
 func scanTask(row pgx.Row) (tasktype.Task, error) {
 	var t tasktype.Task
@@ -23,7 +24,8 @@ func scanTask(row pgx.Row) (tasktype.Task, error) {
 	err := row.Scan(&t.Name, &t.Rule, &t.TimeZone, &timeout, &t.TimeoutAction, &t.Status,
 		&t.Overlap, &t.Owners, &t.Description, &t.LastStartTime, &t.LastEndTime,
 		&t.LastWarningTime, &t.Version, &t.CreatedAt, &t.UpdatedAt,
-		&t.AlertChannels, &t.SlackChannel, &t.WebhookURL, &t.StatusNote)
+		&t.AlertChannels, &t.SlackChannel, &t.WebhookURL, &t.StatusNote,
+		&t.RunAs, &t.MemoryLimitMB, &t.CPULimit, &t.PidsLimit)
 	t.Timeout = time.Duration(timeout) * time.Second
 	return t, err
 }
@@ -57,11 +59,13 @@ func (s *Store) GetTask(ctx context.Context, name string) (tasktype.Task, error)
 func (s *Store) UpsertTask(ctx context.Context, t tasktype.Task) error {
 	_, err := s.pool.Exec(ctx, `
 		INSERT INTO t_task_list (task_name, rule, time_zone, timeout, timeout_action,
-			task_status, overlap_policy, owners, description, alert_channels, slack_channel, webhook_url, status_note)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+			task_status, overlap_policy, owners, description, alert_channels, slack_channel, webhook_url, status_note,
+			run_as, memory_limit_mb, cpu_limit, pids_limit)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
 		ON CONFLICT (task_name) DO UPDATE SET rule = $2, time_zone = $3, timeout = $4,
 			timeout_action = $5, task_status = $6, overlap_policy = $7, owners = $8,
-			description = $9, alert_channels = $10, slack_channel = $11, webhook_url = $12, status_note = $13`,
+			description = $9, alert_channels = $10, slack_channel = $11, webhook_url = $12, status_note = $13,
+			run_as = $14, memory_limit_mb = $15, cpu_limit = $16, pids_limit = $17`,
 		taskArgs(t)...)
 	if err != nil {
 		return fmt.Errorf("upsert task %q: %w", t.Name, err)
@@ -118,15 +122,17 @@ func taskArgs(t tasktype.Task) []any {
 		t.AlertChannels = []string{}
 	}
 	return []any{t.Name, t.Rule, t.TimeZone, int32(t.Timeout / time.Second), t.TimeoutAction,
-		t.Status, t.Overlap, t.Owners, t.Description, t.AlertChannels, t.SlackChannel, t.WebhookURL, t.StatusNote}
+		t.Status, t.Overlap, t.Owners, t.Description, t.AlertChannels, t.SlackChannel, t.WebhookURL, t.StatusNote,
+		t.RunAs, t.MemoryLimitMB, t.CPULimit, t.PidsLimit}
 }
 
 // CreateTask inserts a new task, or fails with ErrTaskExists.
 func (s *Store) CreateTask(ctx context.Context, t tasktype.Task) error {
 	_, err := s.pool.Exec(ctx, `
 		INSERT INTO t_task_list (task_name, rule, time_zone, timeout, timeout_action,
-			task_status, overlap_policy, owners, description, alert_channels, slack_channel, webhook_url, status_note)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`, taskArgs(t)...)
+			task_status, overlap_policy, owners, description, alert_channels, slack_channel, webhook_url, status_note,
+			run_as, memory_limit_mb, cpu_limit, pids_limit)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`, taskArgs(t)...)
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == uniqueViolation {
 		return fmt.Errorf("create task %q: %w", t.Name, ErrTaskExists)
@@ -155,7 +161,8 @@ func (s *Store) UpdateTask(ctx context.Context, t tasktype.Task, version time.Ti
 		after, err = scanTask(tx.QueryRow(ctx, `
 			UPDATE t_task_list SET rule = $2, time_zone = $3, timeout = $4, timeout_action = $5,
 				task_status = $6, overlap_policy = $7, owners = $8, description = $9,
-				alert_channels = $10, slack_channel = $11, webhook_url = $12, status_note = $13
+				alert_channels = $10, slack_channel = $11, webhook_url = $12, status_note = $13,
+				run_as = $14, memory_limit_mb = $15, cpu_limit = $16, pids_limit = $17
 			WHERE task_name = $1 RETURNING `+taskColumns, taskArgs(t)...))
 		return err
 	})

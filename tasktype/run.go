@@ -36,6 +36,9 @@ const (
 	ExitLost = 94
 	// ExitSignaled: the process died of a signal schetask did not send.
 	ExitSignaled = 95
+	// ExitOutOfMemory: the run passed its memory limit and the kernel
+	// killed it.
+	ExitOutOfMemory = 96
 )
 
 // StderrHeadLines is how many stderr lines a run keeps in the database.
@@ -65,6 +68,37 @@ type Run struct {
 	Publishes []Publish
 	Host      string
 	PID       *int
+	// Isolation says how the run was contained: "cgroup2", "hybrid"
+	// (cgroup v1 limits, v2 kill) or "pgroup", then "user=<name>" or
+	// "same-user" ("" for runs from before isolation, or never started).
+	Isolation string
+	// Usage is what the run consumed, once it ended.
+	Usage Usage
+}
+
+// Usage is what a run consumed: from its cgroup, or from wait4's rusage
+// when it had none. A nil field is one the host could not tell.
+type Usage struct {
+	CPUUserSeconds   *float64 `json:"cpu_user_seconds,omitempty"`
+	CPUSystemSeconds *float64 `json:"cpu_system_seconds,omitempty"`
+	PeakMemoryBytes  *int64   `json:"peak_memory_bytes,omitempty"`
+	IOReadBytes      *int64   `json:"io_read_bytes,omitempty"`
+	IOWriteBytes     *int64   `json:"io_write_bytes,omitempty"`
+}
+
+// CPUSeconds is user plus system CPU time, when known.
+func (u Usage) CPUSeconds() *float64 {
+	if u.CPUUserSeconds == nil && u.CPUSystemSeconds == nil {
+		return nil
+	}
+	var s float64
+	if u.CPUUserSeconds != nil {
+		s += *u.CPUUserSeconds
+	}
+	if u.CPUSystemSeconds != nil {
+		s += *u.CPUSystemSeconds
+	}
+	return &s
 }
 
 // Publish is one publish a run made: its publish/ folder copied to a target.

@@ -62,7 +62,16 @@ type Task struct {
 	SlackChannel string
 	WebhookURL   string
 	// StatusNote says why the task is off, when someone said.
-	StatusNote      string
+	StatusNote string
+	// RunAs is the user the task runs as, one the worker allows; ""
+	// means the worker's task user.
+	RunAs string
+	// MemoryLimitMB, CPULimit and PidsLimit bound a run's cgroup: nil
+	// means the worker's default, 0 no limit.
+	MemoryLimitMB *int
+	CPULimit      *float64
+	PidsLimit     *int
+
 	LastStartTime   *time.Time
 	LastEndTime     *time.Time
 	LastWarningTime *time.Time
@@ -88,3 +97,61 @@ func ValidateName(name string) error {
 
 // AlertChannelNames are the channels a task may limit its alerts to.
 var AlertChannelNames = []string{"slack", "email", "webhook"}
+
+// Limits bound one run's cgroup; 0 means no limit.
+type Limits struct {
+	// MemoryMB is the memory the run may use, in MiB.
+	MemoryMB int64
+	// CPU is how many cores' worth of CPU time the run may use.
+	CPU float64
+	// Pids is how many processes and threads the run may have.
+	Pids int64
+}
+
+// The bounds of a task's limits, also checked by the database.
+const (
+	MinMemoryLimitMB = 16
+	MaxMemoryLimitMB = 1 << 20
+	MinCPULimit      = 0.01
+	MaxCPULimit      = 1024
+	MinPidsLimit     = 8
+	MaxPidsLimit     = 4194304
+)
+
+// LimitsFor resolves a task's limits over the worker's defaults.
+func (t Task) LimitsFor(defaults Limits) Limits {
+	l := defaults
+	if t.MemoryLimitMB != nil {
+		l.MemoryMB = int64(*t.MemoryLimitMB)
+	}
+	if t.CPULimit != nil {
+		l.CPU = *t.CPULimit
+	}
+	if t.PidsLimit != nil {
+		l.Pids = int64(*t.PidsLimit)
+	}
+	return l
+}
+
+// Validate reports the first limit that is negative or out of bounds.
+func (l Limits) Validate() error {
+	switch {
+	case l.MemoryMB != 0 && (l.MemoryMB < MinMemoryLimitMB || l.MemoryMB > MaxMemoryLimitMB):
+		return fmt.Errorf("memory limit %d MiB: use 0 (none) or %d to %d", l.MemoryMB, MinMemoryLimitMB, MaxMemoryLimitMB)
+	case l.CPU != 0 && (l.CPU < MinCPULimit || l.CPU > MaxCPULimit):
+		return fmt.Errorf("CPU limit %g cores: use 0 (none) or %g to %d", l.CPU, MinCPULimit, MaxCPULimit)
+	case l.Pids != 0 && (l.Pids < MinPidsLimit || l.Pids > MaxPidsLimit):
+		return fmt.Errorf("pids limit %d: use 0 (none) or %d to %d", l.Pids, MinPidsLimit, MaxPidsLimit)
+	}
+	return nil
+}
+
+var userRE = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,31}$`)
+
+// ValidateUserName checks a run_as value: a plain Unix user name, or "".
+func ValidateUserName(name string) error {
+	if name != "" && !userRE.MatchString(name) {
+		return fmt.Errorf("invalid user name %q: use 1-32 lower-case letters, digits, '_' or '-', starting with a letter or '_'", name)
+	}
+	return nil
+}
