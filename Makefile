@@ -41,9 +41,11 @@ bin/schetask: $(shell find . -name '*.go' -not -path './.data/*') $(shell find .
 bin/temporal:
 	GOBIN=$(CURDIR)/bin $(GO) install github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_CLI_VERSION)
 
-## deps: what the machine needs besides Go: Postgres server binaries, node
+## deps: what the machine needs besides Go: Postgres server binaries, node,
+## and (as root) the unprivileged user tasks run as
 deps: bin/temporal
 	@$(call need_debian,$(if $(PG_BIN),,postgresql) $(if $(shell command -v node),,nodejs))
+	@$(call need_task_user)
 
 ## test-deps: and for the tests, Chromium (the console's browser test) and
 ## docker-compose (to validate docker-compose.yml)
@@ -61,6 +63,16 @@ define need_debian
 		else \
 			echo "need Debian's $$missing: apt-get install $$missing" >&2; exit 1; \
 		fi; \
+	fi
+endef
+
+# need_task_user creates the user tasks run as (SCHETASK_TASK_USER,
+# default schetask-task) when running as root and it is missing.
+TASK_USER ?= $(or $(SCHETASK_TASK_USER),schetask-task)
+define need_task_user
+	if [ "$$(id -u)" = 0 ] && ! id -u $(TASK_USER) >/dev/null 2>&1; then \
+		echo "creating the task user $(TASK_USER)"; \
+		useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin $(TASK_USER); \
 	fi
 endef
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/schetask/schetask/publish"
+	"github.com/schetask/schetask/sandbox"
 	"github.com/schetask/schetask/store"
 	"github.com/schetask/schetask/tasktype"
 )
@@ -45,6 +46,8 @@ type Activities struct {
 	// Executable is the schetask binary, offered to tasks as SCHETASK_BIN
 	// for `"$SCHETASK_BIN" notify ...` from any language.
 	Executable string
+	// Sandbox makes each run's boundary: its user, cgroup and limits.
+	Sandbox *sandbox.Sandbox
 	// PublishTargets are the roots a task may publish to.
 	PublishTargets publish.Targets
 	Logger         *slog.Logger

@@ -17,6 +17,7 @@ import (
 
 	"github.com/schetask/schetask/metrics"
 	"github.com/schetask/schetask/proc"
+	"github.com/schetask/schetask/sandbox"
 	"github.com/schetask/schetask/store"
 	"github.com/schetask/schetask/taskhelper"
 	"github.com/schetask/schetask/tasktype"
@@ -70,15 +71,47 @@ func (a *Activities) ExecTask(ctx context.Context, in ExecTaskInput) (ExecTaskRe
 		return ExecTaskResult{ExitCode: code, Error: err.Error()}, nil
 	}
 
+	// The run's boundary: its user, its cgroup and the cgroup's limits.
+	box, err := a.prepareRun(ctx, in)
+	if err != nil {
+		return ExecTaskResult{ExitCode: tasktype.ExitSpawnFailed, Error: err.Error()}, nil
+	}
+	defer func() {
+		if err := box.Close(); err != nil {
+			log.Warn("remove the run's cgroups", slog.Any("error", err))
+		}
+	}()
+	acct := box.Account()
+
 	logPath := a.Layout.Abs(in.LogPath)
-	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
+	// Logs are the worker's: tasks (another user) neither read other
+	// tasks' logs nor rewrite their own.
+	if err := os.MkdirAll(filepath.Dir(logPath), 0o750); err != nil {
 		return ExecTaskResult{ExitCode: tasktype.ExitSpawnFailed, Error: fmt.Sprintf("create log folder: %v", err)}, nil
 	}
-	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
 	if err != nil {
 		return ExecTaskResult{ExitCode: tasktype.ExitSpawnFailed, Error: fmt.Sprintf("open log: %v", err)}, nil
 	}
 	defer logFile.Close()
+
+	// A folder of the run's own, that only the run's user can enter: its
+	// task helper socket and its TMPDIR (also its HOME).
+	runDir, err := a.makeRunDir(in.RunID, acct)
+	if err != nil {
+		return ExecTaskResult{ExitCode: tasktype.ExitSpawnFailed, Error: err.Error()}, nil
+	}
+	defer os.RemoveAll(runDir)
+	if acct != nil {
+		// publish/ is the one folder of the task the run may write; it
+		// goes back to the worker when the run is archived.
+		if pub, err := a.Layout.PublishDir(in.TaskName); err == nil {
+			if err := os.Lchown(pub, int(acct.UID), int(acct.GID)); err != nil {
+				return ExecTaskResult{ExitCode: tasktype.ExitSpawnFailed, Error: fmt.Sprintf("give publish/ to user %s: %v", acct.Name, err)}, nil
+			}
+		}
+	}
+
 	stdoutR, stdoutW, err := os.Pipe()
 	if err != nil {
 		return ExecTaskResult{}, fmt.Errorf("stdout pipe: %w", err)
@@ -93,11 +126,17 @@ func (a *Activities) ExecTask(ctx context.Context, in ExecTaskInput) (ExecTaskRe
 
 	var socket string
 	if a.HelperDir != "" {
-		srv, err := taskhelper.Listen(filepath.Join(a.HelperDir, fmt.Sprintf("run-%d.sock", in.RunID)),
-			&runHelper{a: a, in: in}, log)
+		srv, err := taskhelper.Listen(filepath.Join(runDir, "helper.sock"), &runHelper{a: a, in: in}, log,
+			taskhelper.WithPeerCheck(peerCheck(box, in.RunID)))
+		if err == nil && acct != nil {
+			err = os.Lchown(srv.Path(), int(acct.UID), int(acct.GID))
+		}
 		if err != nil {
 			stdoutW.Close()
 			stderrW.Close()
+			if srv != nil {
+				srv.Close()
+			}
 			return ExecTaskResult{ExitCode: tasktype.ExitSpawnFailed, Error: err.Error()}, nil
 		}
 		defer srv.Close()
@@ -106,21 +145,24 @@ func (a *Activities) ExecTask(ctx context.Context, in ExecTaskInput) (ExecTaskRe
 
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = dir
-	cmd.Env = a.taskEnv(in, dir, logPath, socket)
+	cmd.Env = a.taskEnv(in, dir, logPath, socket, filepath.Join(runDir, "tmp"), acct)
 	cmd.Stdout, cmd.Stderr = stdoutW, stderrW
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	startErr := cmd.Start()
+	startErr := box.Start(cmd)
 	stdoutW.Close()
 	stderrW.Close()
 	if startErr != nil {
-		return ExecTaskResult{ExitCode: tasktype.ExitSpawnFailed, Error: fmt.Sprintf("start %v: %v", argv, startErr)}, nil
+		msg := fmt.Sprintf("start %v: %v", argv, startErr)
+		if acct != nil && errors.Is(startErr, os.ErrPermission) {
+			msg += fmt.Sprintf(" (user %s must be able to read the task folder and every folder above it)", acct.Name)
+		}
+		return ExecTaskResult{ExitCode: tasktype.ExitSpawnFailed, Error: msg}, nil
 	}
 	startedAt := time.Now()
 	metrics.FireLateness.Observe(startedAt.Sub(in.ScheduledTime).Seconds())
 	metrics.RunningRuns.Inc()
 	defer metrics.RunningRuns.Dec()
 	pid := cmd.Process.Pid
-	log.Info("task started", slog.Int("pid", pid), slog.Any("argv", argv))
+	log.Info("task started", slog.Int("pid", pid), slog.Any("argv", argv), slog.String("isolation", box.Isolation()))
 
 	// Recording the process comes first: if this worker dies, another one
 	// on this host finds the orphan through this row.
@@ -128,6 +170,7 @@ func (a *Activities) ExecTask(ctx context.Context, in ExecTaskInput) (ExecTaskRe
 	if err := a.Store.SetRunProcess(context.WithoutCancel(ctx), in.RunID, store.RunProcess{
 		Host: a.Host, PID: pid, PIDStartTicks: ticks,
 		WorkerPID: a.WorkerPID, WorkerStartTicks: a.WorkerStartTicks, StartedAt: startedAt,
+		Isolation: box.Isolation(), Cgroups: box.Cgroups(),
 	}); err != nil {
 		log.Error("record task process", slog.Any("error", err))
 	}
@@ -168,7 +211,7 @@ loop:
 		case <-drained:
 			stoppedWithWorker = true
 			log.Warn("worker stopping; stopping the task")
-			waitErr = a.stopGroup(pid, exited)
+			waitErr = a.stopRun(box, exited)
 			break loop
 		case <-ticker.C:
 			activity.RecordHeartbeat(ctx, logBytes.n.Load())
@@ -176,12 +219,15 @@ loop:
 		case <-ctx.Done():
 			cancelled = true
 			log.Info("stopping task", slog.String("reason", context.Cause(ctx).Error()))
-			waitErr = a.stopGroup(pid, exited)
+			waitErr = a.stopRun(box, exited)
 			break loop
 		}
 	}
-	// Whatever the entrypoint left behind in its group goes with it.
-	_ = proc.SignalGroup(pid, syscall.SIGKILL)
+	// Whatever the entrypoint left behind goes with it: its whole cgroup
+	// (setsid or not), or its process group without one. Then what the
+	// run consumed is read.
+	ended := box.End(cmd.ProcessState)
+	a.recordUsage(ctx, log, in.RunID, ended)
 	select {
 	case <-copied:
 	case <-time.After(2 * time.Second):
@@ -197,6 +243,9 @@ loop:
 		return ExecTaskResult{}, ctx.Err()
 	}
 	res := exitResult(waitErr)
+	if ended.OOMKills > 0 && res.ExitCode != 0 {
+		res = ExecTaskResult{ExitCode: tasktype.ExitOutOfMemory, Error: ended.OOMReason()}
+	}
 	if stoppedWithWorker {
 		how := res.Error
 		if how == "" {
@@ -209,16 +258,16 @@ loop:
 	return res, nil
 }
 
-// stopGroup sends SIGTERM to the group, then SIGKILL after the grace
-// period, and returns the leader's wait result.
-func (a *Activities) stopGroup(pgid int, exited <-chan error) error {
-	_ = proc.SignalGroup(pgid, syscall.SIGTERM)
+// stopRun sends SIGTERM to every process of the run, then kills them all
+// after the grace period, and returns the leader's wait result.
+func (a *Activities) stopRun(box *sandbox.Run, exited <-chan error) error {
+	_ = box.Signal(syscall.SIGTERM)
 	select {
 	case err := <-exited:
 		return err
 	case <-time.After(a.KillGrace):
 	}
-	_ = proc.SignalGroup(pgid, syscall.SIGKILL)
+	_ = box.Kill()
 	return <-exited
 }
 

@@ -38,6 +38,11 @@ func (a *Activities) FinishRun(ctx context.Context, in FinishRunInput) (tasktype
 			// The outcome is still recorded; the files stay in publish/.
 			p.Error = joinMessages(p.Error, err.Error())
 		}
+		if rel != "" && a.Sandbox != nil && a.Sandbox.SwitchesUser() {
+			if err := reclaim(a.Layout.Abs(rel)); err != nil {
+				p.Error = joinMessages(p.Error, fmt.Sprintf("take the archived version back from the task's user: %v", err))
+			}
+		}
 		p.HistoryPath, p.PublishedFiles = rel, files
 	}
 	run, err := a.Store.FinishRun(ctx, p)

@@ -5,18 +5,23 @@ import (
 	"strings"
 	"time"
 
+	"github.com/schetask/schetask/sandbox"
 	"github.com/schetask/schetask/taskhelper"
 )
 
 // baseEnv are the worker variables every task gets; nothing else of the
 // worker's environment (its secrets, say) reaches a task unless named in
 // TaskEnv.
-var baseEnv = []string{"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR"}
+var baseEnv = []string{"PATH", "LANG", "LC_ALL"}
 
 // taskEnv builds a task's environment from scratch; socket is the run's
-// task helper socket ("" when off).
-func (a *Activities) taskEnv(in ExecTaskInput, dir, logPath, socket string) []string {
-	var env []string
+// task helper socket ("" when off), tmp its private folder (TMPDIR and
+// HOME), acct the user it runs as (nil: the worker's).
+func (a *Activities) taskEnv(in ExecTaskInput, dir, logPath, socket, tmp string, acct *sandbox.Account) []string {
+	env := []string{"TMPDIR=" + tmp, "HOME=" + tmp}
+	if acct != nil {
+		env = append(env, "USER="+acct.Name, "LOGNAME="+acct.Name)
+	}
 	nodePath := a.getenv("NODE_PATH")
 	if a.NodePath != "" {
 		nodePath = strings.Trim(a.NodePath+":"+nodePath, ":")

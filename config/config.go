@@ -5,11 +5,15 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/schetask/schetask/tasktype"
 )
 
 // Config is everything a schetask process needs to know about its world.
@@ -75,6 +79,22 @@ type Config struct {
 	// TaskEnv names worker environment variables passed through to tasks,
 	// besides the fixed set (SCHETASK_TASK_ENV, comma separated).
 	TaskEnv []string
+	// TaskUser is the user tasks run as when the worker can switch users
+	// (SCHETASK_TASK_USER, default schetask-task).
+	TaskUser string
+	// TaskUsers are the other users a task's run_as may name
+	// (SCHETASK_TASK_USERS, comma separated).
+	TaskUsers []string
+	// Cgroup is "auto" (each run in a cgroup of its own, where the host
+	// lets the worker make one) or "off" (process groups only) (SCHETASK_CGROUP).
+	Cgroup string
+	// TaskLimits are the limits of tasks whose row sets none
+	// (SCHETASK_TASK_MEMORY_LIMIT in MiB, SCHETASK_TASK_CPU_LIMIT in cores,
+	// SCHETASK_TASK_PIDS_LIMIT; 0 = none).
+	TaskLimits tasktype.Limits
+	// SecretSources are the files secrets were read from (environment
+	// files that set one, and *_FILE files), which tasks must not read.
+	SecretSources []string
 
 	// ConsoleURL is the console's public base URL, for links in alerts
 	// (SCHETASK_CONSOLE_URL, default http://<SCHETASK_LISTEN>).
@@ -170,6 +190,14 @@ func load(getenv func(string) string, files *layered) (Config, error) {
 		MaxConcurrentRuns:     r.count("SCHETASK_MAX_CONCURRENT_RUNS", 100),
 		SyncConcurrency:       r.count("SCHETASK_SYNC_CONCURRENCY", 8),
 		TaskEnv:               r.list("SCHETASK_TASK_ENV"),
+		TaskUser:              r.str("SCHETASK_TASK_USER", "schetask-task"),
+		TaskUsers:             r.list("SCHETASK_TASK_USERS"),
+		Cgroup:                r.str("SCHETASK_CGROUP", "auto"),
+		TaskLimits: tasktype.Limits{
+			MemoryMB: int64(r.whole("SCHETASK_TASK_MEMORY_LIMIT", 0)),
+			CPU:      r.float("SCHETASK_TASK_CPU_LIMIT", 0),
+			Pids:     int64(r.whole("SCHETASK_TASK_PIDS_LIMIT", 4096)),
+		},
 		AlertRepeatInterval:   r.duration("SCHETASK_ALERT_REPEAT_INTERVAL", 30*time.Minute),
 		AlertRetryMaxInterval: r.duration("SCHETASK_ALERT_RETRY_MAX_INTERVAL", time.Minute),
 		AlertGiveUpAfter:      r.duration("SCHETASK_ALERT_GIVE_UP_AFTER", 24*time.Hour),
@@ -253,6 +281,36 @@ func load(getenv func(string) string, files *layered) (Config, error) {
 	if c.Email.Enabled() && c.Email.From == "" {
 		r.errs = append(r.errs, errors.New("SCHETASK_SMTP_FROM: required when SCHETASK_SMTP_ADDR is set"))
 	}
+	if c.Cgroup != "auto" && c.Cgroup != "off" {
+		r.errs = append(r.errs, fmt.Errorf("SCHETASK_CGROUP: %q: want auto or off", c.Cgroup))
+	}
+	if err := tasktype.ValidateUserName(c.TaskUser); err != nil {
+		r.errs = append(r.errs, fmt.Errorf("SCHETASK_TASK_USER: %w", err))
+	}
+	for _, u := range c.TaskUsers {
+		if err := tasktype.ValidateUserName(u); err != nil {
+			r.errs = append(r.errs, fmt.Errorf("SCHETASK_TASK_USERS: %w", err))
+		}
+	}
+	if err := c.TaskLimits.Validate(); err != nil {
+		r.errs = append(r.errs, fmt.Errorf("SCHETASK_TASK_MEMORY_LIMIT, SCHETASK_TASK_CPU_LIMIT, SCHETASK_TASK_PIDS_LIMIT: %w", err))
+	}
+	if u, err := url.Parse(c.DatabaseURL); err == nil && u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			r.secretKeys = append(r.secretKeys, "SCHETASK_DATABASE_URL")
+		}
+	}
+	c.SecretSources = r.secretFiles
+	if files != nil {
+		for _, key := range r.secretKeys {
+			if where := files.where(key); where != "" {
+				file, _, _ := strings.Cut(where, ":")
+				if !slices.Contains(c.SecretSources, file) {
+					c.SecretSources = append(c.SecretSources, file)
+				}
+			}
+		}
+	}
 	if c.KillGrace < 0 {
 		r.errs = append(r.errs, fmt.Errorf("SCHETASK_KILL_GRACE: must not be negative, got %s", c.KillGrace))
 	}
@@ -303,6 +361,9 @@ func (c Config) RequireDatabase() error {
 type reader struct {
 	getenv func(string) string
 	errs   []error
+	// secretKeys are the secret settings that were set; secretFiles the
+	// files named by their _FILE variants.
+	secretKeys, secretFiles []string
 }
 
 // secret reads key, or the file named by key_FILE (for Docker and
@@ -314,6 +375,7 @@ func (r *reader) secret(key string) Secret {
 	case v != "" && file != "":
 		r.errs = append(r.errs, fmt.Errorf("%s and %s_FILE: set one, not both", key, key))
 	case file != "":
+		r.secretFiles = append(r.secretFiles, file)
 		b, err := os.ReadFile(file)
 		if err != nil {
 			// The path is not secret; the error says why it cannot be read.
@@ -321,6 +383,9 @@ func (r *reader) secret(key string) Secret {
 			return Secret{}
 		}
 		return NewSecret(strings.TrimSpace(string(b)))
+	}
+	if v != "" {
+		r.secretKeys = append(r.secretKeys, key)
 	}
 	return NewSecret(v)
 }
@@ -369,6 +434,34 @@ func (r *reader) count(key string, def int) int {
 		return def
 	}
 	return n
+}
+
+// whole reads a whole number that may be 0.
+func (r *reader) whole(key string, def int) int {
+	v := strings.TrimSpace(r.getenv(key))
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		r.errs = append(r.errs, fmt.Errorf("%s: %q is not a whole number (0 or more)", key, v))
+		return def
+	}
+	return n
+}
+
+// float reads a number that may have a fraction and may be 0.
+func (r *reader) float(key string, def float64) float64 {
+	v := strings.TrimSpace(r.getenv(key))
+	if v == "" {
+		return def
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f < 0 {
+		r.errs = append(r.errs, fmt.Errorf("%s: %q is not a number (0 or more, like 0.5)", key, v))
+		return def
+	}
+	return f
 }
 
 func (r *reader) list(key string) []string {

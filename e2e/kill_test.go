@@ -16,12 +16,13 @@ import (
 	"github.com/schetask/schetask/workflows"
 )
 
-// sleeper starts a grandchild that would outlive it, records its pid, and
-// sleeps, unless the folder holds a file named "quick".
+// sleeper starts a grandchild that escapes its process group (setsid)
+// and would outlive it, records its pid in publish/, and sleeps, unless
+// the folder holds a file named "quick".
 const sleeper = `#!/bin/sh
 if [ -f quick ]; then echo quick; exit 0; fi
-sleep 600 &
-echo $! > grandchild.pid
+setsid sleep 600 &
+echo $! > "$SCHETASK_PUBLISH_DIR/grandchild.pid"
 echo "started, grandchild $!"
 echo "to stderr" >&2
 sleep 600
@@ -35,14 +36,14 @@ const never = "0 0 1 1 *"
 func startSleeper(t *testing.T, s *system, name string) (tasktype.Run, int, int) {
 	t.Helper()
 	dir := s.writeTask(t, name, map[string]string{"index.sh": sleeper})
-	_ = os.Remove(filepath.Join(dir, "grandchild.pid"))
+	_ = os.Remove(filepath.Join(dir, "publish", "grandchild.pid"))
 	s.runNow(t, name)
 	run := s.waitRun(t, name, 20*time.Second, "is running with a pid", func(r tasktype.Run) bool {
 		return r.Status == tasktype.RunRunning && r.PID != nil
 	})
 	var grandchild int
 	testenv.Eventually(t, 10*time.Second, func() string {
-		b, err := os.ReadFile(filepath.Join(dir, "grandchild.pid"))
+		b, err := os.ReadFile(filepath.Join(dir, "publish", "grandchild.pid"))
 		if err != nil {
 			return err.Error()
 		}
@@ -157,7 +158,7 @@ func TestWorkerKilledMidRunIsLostOrphanReapedScheduleGoesOn(t *testing.T) {
 	})
 	var grandchild int
 	testenv.Eventually(t, 10*time.Second, func() string {
-		b, err := os.ReadFile(filepath.Join(dir, "grandchild.pid"))
+		b, err := os.ReadFile(filepath.Join(dir, "publish", "grandchild.pid"))
 		if err == nil {
 			grandchild, err = strconv.Atoi(strings.TrimSpace(string(b)))
 		}

@@ -233,6 +233,10 @@ func schetaskBinary(t *testing.T) string {
 			binErr = err
 			return
 		}
+		// Tasks run it as another user (SCHETASK_BIN).
+		if binErr = os.Chmod(dir, 0o755); binErr != nil {
+			return
+		}
 		binPath = filepath.Join(dir, "schetask")
 		out, err := exec.Command("go", "build", "-o", binPath, "github.com/schetask/schetask/cmd/schetask").CombinedOutput()
 		if err != nil {

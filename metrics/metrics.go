@@ -9,9 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"regexp"
+	"slices"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -88,6 +92,24 @@ var (
 		Name: "schetask_running_runs",
 		Help: "Task processes this worker is running now.",
 	})
+	// RunCPU is the CPU time ended runs used, user plus system (worker).
+	RunCPU = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "schetask_run_cpu_seconds",
+		Help:    "CPU time ended runs used, user plus system.",
+		Buckets: []float64{.01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600},
+	})
+	// RunPeakMemory is the most memory ended runs held at once (worker).
+	RunPeakMemory = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "schetask_run_peak_memory_bytes",
+		Help:    "The most memory ended runs held at once, in bytes.",
+		Buckets: prometheus.ExponentialBuckets(1<<20, 2, 15), // 1 MiB to 16 GiB
+	})
+	// RunIO counts the bytes ended runs read and wrote, by direction (read,
+	// write) (worker).
+	RunIO = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "schetask_run_io_bytes_total",
+		Help: "Bytes ended runs read from and wrote to block devices, by direction.",
+	}, []string{"direction"})
 	// ConsoleRequests counts console requests by method and status code.
 	ConsoleRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "schetask_console_requests_total",
@@ -98,7 +120,7 @@ var (
 // schetaskCollectors are schetask's own metrics.
 var schetaskCollectors = []prometheus.Collector{
 	FireLateness, RunDuration, Runs, MissedRuns, Alerts, SyncLag, SchedulesOutOfSync, SyncWrites,
-	OrphansKilled, RunningRuns, ConsoleRequests,
+	OrphansKilled, RunningRuns, RunCPU, RunPeakMemory, RunIO, ConsoleRequests,
 }
 
 var fqNameRE = regexp.MustCompile(`fqName: "([^"]+)"`)
@@ -137,6 +159,9 @@ func init() {
 	for _, kind := range []string{"created", "updated", "paused", "unpaused", "deleted"} {
 		SyncWrites.WithLabelValues(kind)
 	}
+	for _, direction := range []string{"read", "write"} {
+		RunIO.WithLabelValues(direction)
+	}
 }
 
 // Handler serves the registry in Prometheus's exposition format.
@@ -153,7 +178,7 @@ func Serve(ctx context.Context, addr string, logger *slog.Logger) error {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", Handler())
 	// The process is up: what container health checks ask.
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET /healthz", serveHealth)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -168,6 +193,61 @@ func Serve(ctx context.Context, addr string, logger *slog.Logger) error {
 			return fmt.Errorf("stop metrics: %w", err)
 		}
 		return nil
+	}
+}
+
+// health holds the details /healthz lists under "ok".
+var health struct {
+	sync.Mutex
+	details map[string]string
+}
+
+// SetHealth sets a detail that /healthz lists as "key: value" under its
+// "ok" (the worker says how it isolates runs); an empty value removes it.
+// Line breaks in either become spaces, so each detail stays one line.
+func SetHealth(key, value string) {
+	oneLine := strings.NewReplacer("\r", " ", "\n", " ")
+	key, value = oneLine.Replace(key), oneLine.Replace(value)
+	health.Lock()
+	defer health.Unlock()
+	if value == "" {
+		delete(health.details, key)
+		return
+	}
+	if health.details == nil {
+		health.details = map[string]string{}
+	}
+	health.details[key] = value
+}
+
+// serveHealth answers "ok", then the health details sorted by key.
+func serveHealth(w http.ResponseWriter, _ *http.Request) {
+	var b strings.Builder
+	b.WriteString("ok\n")
+	health.Lock()
+	for _, k := range slices.Sorted(maps.Keys(health.details)) {
+		fmt.Fprintf(&b, "%s: %s\n", k, health.details[k])
+	}
+	health.Unlock()
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write([]byte(b.String()))
+}
+
+// RunUsage observes what an ended run consumed; a figure the host could
+// not tell (nil) is left out.
+func RunUsage(u tasktype.Usage) {
+	if s := u.CPUSeconds(); s != nil {
+		RunCPU.Observe(*s)
+	}
+	if b := u.PeakMemoryBytes; b != nil {
+		RunPeakMemory.Observe(float64(*b))
+	}
+	// A counter refuses to go down: a negative figure is a broken reading.
+	if b := u.IOReadBytes; b != nil && *b >= 0 {
+		RunIO.WithLabelValues("read").Add(float64(*b))
+	}
+	if b := u.IOWriteBytes; b != nil && *b >= 0 {
+		RunIO.WithLabelValues("write").Add(float64(*b))
 	}
 }
 

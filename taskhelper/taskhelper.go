@@ -24,6 +24,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // EnvSocket names the socket in a task's environment.
@@ -71,11 +73,24 @@ type Handler interface {
 	Publish(ctx context.Context, targets []string) (Response, error)
 }
 
+// PeerCheck decides whether the process at the other end of a connection
+// (its pid and uid, from SO_PEERCRED) may speak for the run; an error
+// refuses it and says why.
+type PeerCheck func(pid, uid int) error
+
+// Option configures a Server.
+type Option func(*Server)
+
+// WithPeerCheck refuses every connection that check refuses: a run's
+// socket answers only the run's own processes.
+func WithPeerCheck(check PeerCheck) Option { return func(s *Server) { s.check = check } }
+
 // Server serves one run's socket.
 type Server struct {
 	path    string
 	ln      net.Listener
 	handler Handler
+	check   PeerCheck
 	logger  *slog.Logger
 	ctx     context.Context
 	cancel  context.CancelFunc
@@ -84,7 +99,7 @@ type Server struct {
 
 // Listen opens a socket at path (which must not exist) and serves h on it
 // until Close.
-func Listen(path string, h Handler, logger *slog.Logger) (*Server, error) {
+func Listen(path string, h Handler, logger *slog.Logger, opts ...Option) (*Server, error) {
 	ln, err := net.Listen("unix", path)
 	if err != nil {
 		return nil, fmt.Errorf("task helper socket: %w", err)
@@ -95,6 +110,9 @@ func Listen(path string, h Handler, logger *slog.Logger) (*Server, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{path: path, ln: ln, handler: h, logger: logger, ctx: ctx, cancel: cancel}
+	for _, o := range opts {
+		o(s)
+	}
 	s.wg.Add(1)
 	go s.accept()
 	return s, nil
@@ -130,9 +148,16 @@ func (s *Server) accept() {
 func (s *Server) serve(conn net.Conn) {
 	defer conn.Close()
 	go func() { <-s.ctx.Done(); conn.Close() }()
+	enc := json.NewEncoder(conn)
+	if s.check != nil {
+		if err := s.checkPeer(conn); err != nil {
+			s.logger.Warn("task helper refused a connection", slog.Any("error", err))
+			_ = enc.Encode(Response{Error: "refused: " + err.Error()})
+			return
+		}
+	}
 	sc := bufio.NewScanner(conn)
 	sc.Buffer(make([]byte, 4096), MaxLine)
-	enc := json.NewEncoder(conn)
 	for sc.Scan() {
 		resp := s.handle(sc.Bytes())
 		if err := enc.Encode(resp); err != nil {
@@ -142,6 +167,29 @@ func (s *Server) serve(conn net.Conn) {
 	if errors.Is(sc.Err(), bufio.ErrTooLong) {
 		_ = enc.Encode(Response{Error: fmt.Sprintf("request longer than %d bytes", MaxLine)})
 	}
+}
+
+// checkPeer asks the PeerCheck about the connecting process.
+func (s *Server) checkPeer(conn net.Conn) error {
+	uc, ok := conn.(*net.UnixConn)
+	if !ok {
+		return errors.New("not a Unix socket connection")
+	}
+	raw, err := uc.SyscallConn()
+	if err != nil {
+		return fmt.Errorf("peer credentials: %w", err)
+	}
+	var cred *unix.Ucred
+	var credErr error
+	if err := raw.Control(func(fd uintptr) {
+		cred, credErr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
+	}); err != nil {
+		return fmt.Errorf("peer credentials: %w", err)
+	}
+	if credErr != nil {
+		return fmt.Errorf("peer credentials: %w", credErr)
+	}
+	return s.check(int(cred.Pid), int(cred.Uid))
 }
 
 func (s *Server) handle(line []byte) Response {

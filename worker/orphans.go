@@ -8,6 +8,7 @@ import (
 
 	"github.com/schetask/schetask/metrics"
 	"github.com/schetask/schetask/proc"
+	"github.com/schetask/schetask/sandbox"
 )
 
 // ReapOrphans kills the process groups of runs on this host whose worker
@@ -23,6 +24,19 @@ func (w *Worker) ReapOrphans(ctx context.Context) (int, error) {
 	for _, c := range candidates {
 		if proc.Alive(c.WorkerPID, c.WorkerStartTicks) {
 			continue // its own worker still looks after it
+		}
+		if len(c.Cgroups) > 0 {
+			// The run's cgroup holds all it started, setsid or not.
+			n, err := sandbox.KillCgroups(c.Cgroups)
+			if err != nil {
+				w.logger.Warn("kill an orphaned run's cgroup", slog.Int64("run", c.RunID), slog.Any("error", err))
+			}
+			if n > 0 {
+				killed += n
+				metrics.OrphansKilled.Add(float64(n))
+				w.logger.Warn("killed orphaned task processes", slog.String("task", c.TaskName),
+					slog.Int64("run", c.RunID), slog.Int("processes", n), slog.Any("cgroups", c.Cgroups))
+			}
 		}
 		if leader, err := proc.ReadStat(c.PID); err == nil && leader.StartTicks != c.PIDStartTicks {
 			// The task's pid now belongs to another process, which may lead

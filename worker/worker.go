@@ -14,13 +14,16 @@ import (
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+	"golang.org/x/sys/unix"
 
 	"github.com/schetask/schetask/activities"
 	"github.com/schetask/schetask/alert"
 	"github.com/schetask/schetask/config"
 	"github.com/schetask/schetask/notify"
 	"github.com/schetask/schetask/proc"
+	"github.com/schetask/schetask/metrics"
 	"github.com/schetask/schetask/publish"
+	"github.com/schetask/schetask/sandbox"
 	"github.com/schetask/schetask/store"
 	"github.com/schetask/schetask/taskhelper"
 	"github.com/schetask/schetask/tasktype"
@@ -56,10 +59,26 @@ func New(cfg config.Config, st *store.Store, c client.Client, logger *slog.Logge
 	if err != nil {
 		return nil, err
 	}
+	// Tasks run as another user and must not read this process's memory
+	// or environment (/proc/<pid>/environ), even as the same user.
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		return nil, fmt.Errorf("make the worker non-dumpable: %w", err)
+	}
+	sb, err := sandbox.New(sandbox.Options{User: cfg.TaskUser, Users: cfg.TaskUsers, Cgroup: cfg.Cgroup,
+		Defaults: cfg.TaskLimits, Logger: logger.With(slog.String("component", "sandbox"))})
+	if err != nil {
+		return nil, fmt.Errorf("task isolation: %w", err)
+	}
+	metrics.SetHealth("isolation", sb.Describe())
+	warnReadableByTasks(logger, sb, cfg)
 	// Task helper sockets and the Node helper live in a folder of this
-	// worker's own, removed when it stops.
+	// worker's own, removed when it stops. Tasks may pass through it (to
+	// their own run's folder and the helper) but not list it.
 	helperDir, err := os.MkdirTemp("", "schetask-worker-")
 	if err != nil {
+		return nil, fmt.Errorf("task helper folder: %w", err)
+	}
+	if err := os.Chmod(helperDir, 0o711); err != nil {
 		return nil, fmt.Errorf("task helper folder: %w", err)
 	}
 	nodePath, err := taskhelper.InstallNode(helperDir)
@@ -78,6 +97,7 @@ func New(cfg config.Config, st *store.Store, c client.Client, logger *slog.Logge
 		TaskEnv:           cfg.TaskEnv,
 		Alerts:            alert.NewRaiser(cfg, st, c, logger),
 		HelperDir:         helperDir,
+		Sandbox:           sb,
 		NodePath:          nodePath,
 		PublishTargets:    targets,
 		Logger:            logger.With(slog.String("component", "activities")),

@@ -169,7 +169,7 @@ func New(t testing.TB) *Env {
 	cfg.TemporalAddress = temporalAddress
 	cfg.TaskQueue = "schetask-" + id
 	cfg.ScheduleIDPrefix = "t" + id + "-"
-	cfg.TasksDir = t.TempDir()
+	cfg.TasksDir = TasksDir(t)
 	cfg.ResyncInterval = 2 * time.Second
 	cfg.HeartbeatTimeout = 3 * time.Second
 	cfg.KillGrace = time.Second
@@ -199,6 +199,21 @@ func New(t testing.TB) *Env {
 		}
 	})
 	return &Env{Config: cfg, Store: st, Temporal: c, Logger: logger}
+}
+
+// TasksDir makes a tasks folder that the task user can reach, as a
+// deployed one is (t.TempDir's folders are 0700), removed after the test.
+func TasksDir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "schetask-tasks-")
+	if err != nil {
+		t.Fatalf("testenv: tasks folder: %v", err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatalf("testenv: tasks folder: %v", err)
+	}
+	return dir
 }
 
 func randomID() string {
