@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -186,11 +187,14 @@ func procs(dir string) ([]int, error) {
 	return pids, nil
 }
 
-// signalAll sends sig to every process of the cgroup at dir.
+// signalAll sends sig to every process of the cgroup at dir, never to
+// the worker itself.
 func signalAll(dir string, sig syscall.Signal) {
 	pids, _ := procs(dir)
 	for _, pid := range pids {
-		_ = syscall.Kill(pid, sig)
+		if pid != os.Getpid() {
+			_ = syscall.Kill(pid, sig)
+		}
 	}
 }
 
@@ -223,6 +227,7 @@ func killV1(dir, freezer string) error {
 			}
 			return fmt.Errorf("kill cgroup %s: %w", dir, err)
 		}
+		pids = slices.DeleteFunc(pids, func(p int) bool { return p == os.Getpid() })
 		if len(pids) == 0 {
 			return nil
 		}
@@ -237,11 +242,13 @@ func killV1(dir, freezer string) error {
 	return fmt.Errorf("kill cgroup %s: processes keep appearing", dir)
 }
 
-// waitEmpty waits until the cgroup at dir has no process left.
+// waitEmpty waits until the cgroup at dir has no process left (but the
+// worker, whose thread passes through a run's v1 cgroups as it starts it).
 func waitEmpty(dir string, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
 		pids, err := procs(dir)
+		pids = slices.DeleteFunc(pids, func(p int) bool { return p == os.Getpid() })
 		if err != nil || len(pids) == 0 {
 			return nil
 		}
@@ -256,7 +263,7 @@ func waitEmpty(dir string, timeout time.Duration) error {
 // counts a process that just exited.
 func removeDir(dir string) error {
 	var err error
-	for i := 0; i < 100; i++ {
+	for i := 0; i < 50; i++ {
 		err = syscall.Rmdir(dir)
 		if err == nil || errors.Is(err, syscall.ENOENT) {
 			return nil

@@ -142,22 +142,36 @@ func clone3Works(dir string) bool {
 	return true
 }
 
-// startInV1 starts cmd from an OS thread of its own that first joins the
-// run's v1 cgroups (v1 places threads, and a child is born in its parent
-// thread's cgroups). The thread is never given back to the Go runtime:
-// the goroutine ends locked to it, so the runtime discards it.
+// startInV1 starts cmd from an OS thread that first joins the run's v1
+// cgroups (v1 places threads, and a child is born in its parent thread's
+// cgroups), then goes back to the worker's own. If it cannot go back, the
+// goroutine ends locked to it and the runtime retires the thread.
 func startInV1(cmd *exec.Cmd, dirs []string) error {
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
 		tid := strconv.Itoa(syscall.Gettid())
+		var joined []string
+		back := func() {
+			for _, d := range joined {
+				// The worker's own cgroup holds the runs' folder.
+				if err := writeFile(filepath.Join(filepath.Dir(filepath.Dir(d)), "tasks"), tid); err != nil {
+					return
+				}
+			}
+			runtime.UnlockOSThread()
+		}
 		for _, d := range dirs {
 			if err := writeFile(filepath.Join(d, "tasks"), tid); err != nil {
+				back()
 				errc <- fmt.Errorf("join the run's cgroup: %w", err)
 				return
 			}
+			joined = append(joined, d)
 		}
-		errc <- cmd.Start()
+		err := cmd.Start()
+		back()
+		errc <- err
 	}()
 	return <-errc
 }
@@ -237,7 +251,7 @@ func (r *Run) Kill() error {
 func (r *Run) End(ps *os.ProcessState) Result {
 	_ = r.Kill()
 	if d := r.memberDir(); d != "" {
-		_ = waitEmpty(d, 5*time.Second)
+		_ = waitEmpty(d, 2*time.Second)
 	}
 	var res Result
 	switch {
@@ -261,7 +275,6 @@ func (r *Run) Close() error {
 	_ = r.Kill()
 	var errs []error
 	for _, d := range r.Cgroups() {
-		_ = waitEmpty(d, 5*time.Second)
 		errs = append(errs, removeDir(d))
 	}
 	r.v2, r.v1 = "", nil

@@ -149,15 +149,19 @@ func (s *Server) serve(conn net.Conn) {
 	defer conn.Close()
 	go func() { <-s.ctx.Done(); conn.Close() }()
 	enc := json.NewEncoder(conn)
+	sc := bufio.NewScanner(conn)
+	sc.Buffer(make([]byte, 4096), MaxLine)
 	if s.check != nil {
 		if err := s.checkPeer(conn); err != nil {
 			s.logger.Warn("task helper refused a connection", slog.Any("error", err))
+			// Answer the first request with the refusal, so the caller
+			// reads why rather than a broken pipe; nothing is carried out.
+			_ = conn.SetDeadline(time.Now().Add(2 * time.Second))
+			sc.Scan()
 			_ = enc.Encode(Response{Error: "refused: " + err.Error()})
 			return
 		}
 	}
-	sc := bufio.NewScanner(conn)
-	sc.Buffer(make([]byte, 4096), MaxLine)
 	for sc.Scan() {
 		resp := s.handle(sc.Bytes())
 		if err := enc.Encode(resp); err != nil {
