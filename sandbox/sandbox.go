@@ -53,8 +53,9 @@ type Options struct {
 	// Logger reports what the host offers, once.
 	Logger *slog.Logger
 
-	// procRoot and mountinfo replace /proc paths in tests.
+	// mountinfo, cgroupFile and canSwitch replace what /proc says, in tests.
 	mountinfo, cgroupFile string
+	canSwitch             func() bool
 }
 
 // Sandbox makes runs' boundaries on this host.
@@ -91,7 +92,10 @@ func New(opts Options) (*Sandbox, error) {
 	if err := opts.Defaults.Validate(); err != nil {
 		return nil, fmt.Errorf("default limits: %w", err)
 	}
-	s.switchTo = canSwitchUsers()
+	if opts.canSwitch == nil {
+		opts.canSwitch = canSwitchUsers
+	}
+	s.switchTo = opts.canSwitch()
 	if s.switchTo {
 		if opts.User == "" {
 			return nil, errors.New("SCHETASK_TASK_USER: not set: name the user tasks run as")
