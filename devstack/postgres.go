@@ -182,15 +182,43 @@ func postgresCredential() (*syscall.Credential, error) {
 	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
 }
 
+// PrivateDataDir makes the dev stack's data folder private: its owner
+// only, and, as root, the postgres user's group, which must pass through
+// it to the cluster. Tasks (another user) can neither list nor read it.
+func PrivateDataDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create data dir: %w", err)
+	}
+	cred, err := postgresCredential()
+	if err != nil {
+		return err
+	}
+	mode := os.FileMode(0o700)
+	if cred != nil {
+		if err := os.Chown(dir, 0, int(cred.Gid)); err != nil {
+			return fmt.Errorf("data dir: %w", err)
+		}
+		mode = 0o710
+	}
+	if err := os.Chmod(dir, mode); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	return nil
+}
+
 // CheckReachable reports a clear error when dir cannot be reached by the
 // postgres user (a checkout under /root, say).
 func CheckReachable(dir string) error {
 	if os.Geteuid() != 0 {
 		return nil
 	}
+	cred, _ := postgresCredential()
 	for d := filepath.Dir(dir); d != "/" && d != "."; d = filepath.Dir(d) {
 		fi, err := os.Stat(d)
 		if err != nil {
+			continue
+		}
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok && cred != nil && st.Gid == cred.Gid && fi.Mode().Perm()&0o010 != 0 {
 			continue
 		}
 		if fi.Mode().Perm()&0o001 == 0 {

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -36,7 +37,7 @@ func TestDevStackRunsStopsAndKeepsItsData(t *testing.T) {
 	}
 	t.Cleanup(func() { os.RemoveAll(data) })
 	_ = os.Chmod(data, 0o755)
-	tasks := t.TempDir()
+	tasks := testenv.TasksDir(t)
 	if err := os.MkdirAll(filepath.Join(tasks, "gold"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -128,6 +129,20 @@ func TestDevStackRunsStopsAndKeepsItsData(t *testing.T) {
 		return ""
 	})
 	requireMetrics(t, "http://"+metricsAddr+"/metrics")
+	// The worker says how it contains tasks, and the data stays private.
+	resp, err := http.Get("http://" + metricsAddr + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	health, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.HasPrefix(string(health), "ok\n") || !strings.Contains(string(health), "isolation: ") ||
+		!strings.Contains(string(health), "user=schetask-task") {
+		t.Errorf("/healthz = %q, want ok and the isolation", health)
+	}
+	if fi, err := os.Stat(data); err != nil || fi.Mode().Perm()&0o007 != 0 {
+		t.Errorf("data dir %s is open to other users: %v %v", data, fi.Mode(), err)
+	}
 	stop(dev)
 
 	dev = start()

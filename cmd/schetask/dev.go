@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strconv"
 
@@ -20,8 +18,9 @@ func runDev(ctx context.Context, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
-		return fmt.Errorf("create data dir: %w", err)
+	// Tasks run as another user and must not read the stack's data.
+	if err := devstack.PrivateDataDir(cfg.DataDir); err != nil {
+		return err
 	}
 	pgDir := filepath.Join(cfg.DataDir, "postgres")
 	if err := devstack.CheckReachable(pgDir); err != nil {
