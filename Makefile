@@ -26,9 +26,9 @@ test: test-deps
 test-faults: test-deps
 	$(GO) test -tags faults -run '^TestFault' -count=1 -v -timeout 30m ./e2e/
 
-## bench: fire lateness and wall overhead against bare node
+## bench: fire lateness and wall overhead against bare node, isolation's cost
 bench: deps
-	$(GO) test -run '^$$' -bench . -benchtime 2s ./publish/ ./taskhelper/ ./webui/
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./publish/ ./taskhelper/ ./webui/ ./sandbox/
 	$(GO) run ./cmd/schetask-bench
 
 build: bin/schetask

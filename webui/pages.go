@@ -36,6 +36,35 @@ type taskRow struct {
 	Last tasktype.Run
 }
 
+// setting is one labelled value the task page lists.
+type setting struct{ Label, Value string }
+
+// IsolationSettings are the task's run-as user and limits as the task
+// page lists them: "default" where the worker's applies, "no limit" for 0.
+func (r taskRow) IsolationSettings() []setting {
+	runAs, memory, cpu, pids := "default", "default", "default", "default"
+	if r.RunAs != "" {
+		runAs = r.RunAs
+	}
+	if m := r.MemoryLimitMB; m != nil {
+		memory = orNoLimit(*m == 0, fmt.Sprintf("%d MiB", *m))
+	}
+	if c := r.CPULimit; c != nil {
+		cpu = orNoLimit(*c == 0, strconv.FormatFloat(*c, 'f', -1, 64)+" cores")
+	}
+	if p := r.PidsLimit; p != nil {
+		pids = orNoLimit(*p == 0, strconv.Itoa(*p)+" processes")
+	}
+	return []setting{{"run as", runAs}, {"memory limit", memory}, {"CPU limit", cpu}, {"process limit", pids}}
+}
+
+func orNoLimit(zero bool, text string) string {
+	if zero {
+		return "no limit"
+	}
+	return text
+}
+
 func describeTask(t tasktype.Task, now time.Time) taskRow {
 	row := taskRow{Task: t}
 	loc, err := time.LoadLocation(t.TimeZone)
@@ -130,7 +159,7 @@ func (s *Server) taskPage(c *fiber.Ctx) error {
 	if d.Runs, err = s.store.ListRuns(ctx, name, 100); err != nil {
 		return err
 	}
-	d.Chart = durationChart(d.Runs, now)
+	d.Chart = runCharts(d.Runs, now)
 	if len(d.Runs) > 0 {
 		d.Task.Last = d.Runs[0]
 	}

@@ -83,6 +83,19 @@ func New(st *store.Store, logger *slog.Logger, opts Options) (*Server, error) {
 			return shortDuration(runDuration(r, time.Now()))
 		},
 		"changes": auditChanges,
+		// cpu and bytes print a run's usage figures, "—" when unknown.
+		"cpu": func(s *float64) string {
+			if s == nil {
+				return "—"
+			}
+			return cpuSeconds(*s)
+		},
+		"bytes": func(n *int64) string {
+			if n == nil {
+				return "—"
+			}
+			return humanBytes(*n)
+		},
 		// workflowURL is the run's page in Temporal Web, or "".
 		"workflowURL": func(r tasktype.Run) string {
 			if opts.TemporalUIURL == "" || r.WorkflowID == "" {

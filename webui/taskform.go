@@ -2,6 +2,7 @@ package webui
 
 import (
 	"fmt"
+	"math"
 	"net/mail"
 	"net/url"
 	"regexp"
@@ -33,6 +34,8 @@ type taskForm struct {
 	Owners, Description, SlackChannel, WebhookURL, Note   string
 	Enabled                                               bool
 	AlertChannels                                         []string
+	// RunAs and the limits are as typed: blank means the worker's default.
+	RunAs, MemoryLimitMB, CPULimit, PidsLimit string
 	// Version is the task's updated_at (Unix µs) when the editor read it.
 	Version string
 	Errors  map[string]string
@@ -45,6 +48,7 @@ func formFromTask(t tasktype.Task) taskForm {
 		Owners: strings.Join(t.Owners, ", "), Description: t.Description, SlackChannel: t.SlackChannel,
 		WebhookURL: t.WebhookURL, Note: t.StatusNote, Enabled: t.Status == tasktype.StatusOn,
 		AlertChannels: t.AlertChannels, Version: strconv.FormatInt(t.UpdatedAt.UnixMicro(), 10),
+		RunAs: t.RunAs, MemoryLimitMB: optInt(t.MemoryLimitMB), CPULimit: optFloat(t.CPULimit), PidsLimit: optInt(t.PidsLimit),
 	}
 }
 
@@ -57,6 +61,8 @@ func formFromRequest(c *fiber.Ctx) taskForm {
 		SlackChannel: strings.TrimSpace(c.FormValue("slack_channel")), WebhookURL: strings.TrimSpace(c.FormValue("webhook_url")),
 		Note: strings.TrimSpace(c.FormValue("note")), Enabled: c.FormValue("enabled") != "",
 		Version: c.FormValue("version"),
+		RunAs:   strings.TrimSpace(c.FormValue("run_as")), MemoryLimitMB: strings.TrimSpace(c.FormValue("memory_limit_mb")),
+		CPULimit: strings.TrimSpace(c.FormValue("cpu_limit")), PidsLimit: strings.TrimSpace(c.FormValue("pids_limit")),
 	}
 	if args := c.Request().PostArgs(); args != nil {
 		for _, v := range args.PeekMulti("alert_channels") {
@@ -141,7 +147,79 @@ func (f *taskForm) task() (tasktype.Task, bool) {
 	if len(t.StatusNote) > 500 {
 		f.Errors["note"] = "at most 500 characters"
 	}
+	f.isolation(&t)
 	return t, len(f.Errors) == 0
+}
+
+// isolation reads the run-as user and the limits into t. A blank field
+// leaves the setting nil, the worker's default; the bounds are
+// tasktype.Limits.Validate's, which the database checks too.
+func (f *taskForm) isolation(t *tasktype.Task) {
+	if err := tasktype.ValidateUserName(f.RunAs); err != nil {
+		f.Errors["run_as"] = err.Error()
+	} else {
+		t.RunAs = f.RunAs
+	}
+	parseInt := func(s string) (int64, error) { return strconv.ParseInt(s, 10, 64) }
+	parseFloat := func(s string) (float64, error) {
+		x, err := strconv.ParseFloat(s, 64)
+		if err == nil && math.IsNaN(x) {
+			err = strconv.ErrSyntax
+		}
+		return x, err
+	}
+	if mb, err := parseLimit(f.MemoryLimitMB, parseInt, func(n int64) tasktype.Limits { return tasktype.Limits{MemoryMB: n} },
+		fmt.Sprintf("a whole number of MiB: use 0 (none) or %d to %d", tasktype.MinMemoryLimitMB, tasktype.MaxMemoryLimitMB)); err != nil {
+		f.Errors["memory_limit_mb"] = err.Error()
+	} else if mb != nil {
+		n := int(*mb)
+		t.MemoryLimitMB = &n
+	}
+	if cpu, err := parseLimit(f.CPULimit, parseFloat, func(x float64) tasktype.Limits { return tasktype.Limits{CPU: x} },
+		fmt.Sprintf("a number of cores such as 0.5 or 2: use 0 (none) or %g to %d", tasktype.MinCPULimit, tasktype.MaxCPULimit)); err != nil {
+		f.Errors["cpu_limit"] = err.Error()
+	} else {
+		t.CPULimit = cpu
+	}
+	if pids, err := parseLimit(f.PidsLimit, parseInt, func(n int64) tasktype.Limits { return tasktype.Limits{Pids: n} },
+		fmt.Sprintf("a whole number of processes: use 0 (none) or %d to %d", tasktype.MinPidsLimit, tasktype.MaxPidsLimit)); err != nil {
+		f.Errors["pids_limit"] = err.Error()
+	} else if pids != nil {
+		n := int(*pids)
+		t.PidsLimit = &n
+	}
+}
+
+// parseLimit reads one limit field: nil when blank, else the value parse
+// reads, if the Limits it makes pass Validate. want says what the field
+// takes, for text that is not a number.
+func parseLimit[T int64 | float64](text string, parse func(string) (T, error), limits func(T) tasktype.Limits, want string) (*T, error) {
+	if text == "" {
+		return nil, nil
+	}
+	v, err := parse(text)
+	if err != nil {
+		return nil, fmt.Errorf("%q is not %s, or leave it blank for the worker's default", text, want)
+	}
+	if err := limits(v).Validate(); err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
+// optInt and optFloat print an optional setting for the form: blank when nil.
+func optInt(n *int) string {
+	if n == nil {
+		return ""
+	}
+	return strconv.Itoa(*n)
+}
+
+func optFloat(x *float64) string {
+	if x == nil {
+		return ""
+	}
+	return strconv.FormatFloat(*x, 'f', -1, 64)
 }
 
 // fireTimes returns the next n fire times of a rule after from, in loc.

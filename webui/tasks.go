@@ -31,6 +31,11 @@ type taskSettings struct {
 	SlackChannel  string   `json:"slack_channel,omitempty"`
 	WebhookURL    string   `json:"webhook_url,omitempty"`
 	Description   string   `json:"description,omitempty"`
+	// The isolation settings: absent means the worker's default.
+	RunAs         string   `json:"run_as,omitempty"`
+	MemoryLimitMB *int     `json:"memory_limit_mb,omitempty"`
+	CPULimit      *float64 `json:"cpu_limit,omitempty"`
+	PidsLimit     *int     `json:"pids_limit,omitempty"`
 }
 
 func settingsOf(t tasktype.Task) taskSettings {
@@ -38,6 +43,7 @@ func settingsOf(t tasktype.Task) taskSettings {
 		Rule: t.Rule, TimeZone: t.TimeZone, Timeout: int(t.Timeout / time.Second), TimeoutAction: string(t.TimeoutAction),
 		Status: int(t.Status), StatusNote: t.StatusNote, Overlap: string(t.Overlap), Owners: t.Owners,
 		AlertChannels: t.AlertChannels, SlackChannel: t.SlackChannel, WebhookURL: t.WebhookURL, Description: t.Description,
+		RunAs: t.RunAs, MemoryLimitMB: t.MemoryLimitMB, CPULimit: t.CPULimit, PidsLimit: t.PidsLimit,
 	}
 }
 
@@ -48,6 +54,20 @@ type taskFormData struct {
 	Channels []string
 	Overlaps []tasktype.OverlapPolicy
 	Conflict bool
+	Bounds   limitBounds
+}
+
+// limitBounds are tasktype's bounds on a task's limits, for the form's hints.
+type limitBounds struct {
+	MinMemoryMB, MaxMemoryMB int
+	MinCPU, MaxCPU           float64
+	MinPids, MaxPids         int
+}
+
+var isolationBounds = limitBounds{
+	MinMemoryMB: tasktype.MinMemoryLimitMB, MaxMemoryMB: tasktype.MaxMemoryLimitMB,
+	MinCPU: tasktype.MinCPULimit, MaxCPU: tasktype.MaxCPULimit,
+	MinPids: tasktype.MinPidsLimit, MaxPids: tasktype.MaxPidsLimit,
 }
 
 func (s *Server) renderTaskForm(c *fiber.Ctx, status int, isNew bool, f taskForm) error {
@@ -57,7 +77,7 @@ func (s *Server) renderTaskForm(c *fiber.Ctx, status int, isNew bool, f taskForm
 	}
 	c.Status(status)
 	return s.render(c, "taskform.html", taskFormData{page: s.page(c, title), New: isNew, Form: f,
-		Channels: tasktype.AlertChannelNames, Overlaps: overlapPolicies})
+		Channels: tasktype.AlertChannelNames, Overlaps: overlapPolicies, Bounds: isolationBounds})
 }
 
 // newTaskForm serves GET /create: an empty form with the defaults.
