@@ -131,3 +131,48 @@ func TestTaskChangesAreNotifiedButRunBookkeepingIsNot(t *testing.T) {
 	default:
 	}
 }
+
+func TestLimitsAndRunAsAreCheckedByTheDatabase(t *testing.T) {
+	t.Parallel()
+	env := testenv.New(t)
+	ctx := context.Background()
+	for _, tt := range []struct {
+		column, value, constraint string
+	}{
+		{"memory_limit_mb", "-1", "memory_limit_mb_sane"},
+		{"memory_limit_mb", "8", "memory_limit_mb_sane"},
+		{"memory_limit_mb", "2000000", "memory_limit_mb_sane"},
+		{"cpu_limit", "-0.5", "cpu_limit_sane"},
+		{"cpu_limit", "0.001", "cpu_limit_sane"},
+		{"cpu_limit", "5000", "cpu_limit_sane"},
+		{"pids_limit", "-3", "pids_limit_sane"},
+		{"pids_limit", "2", "pids_limit_sane"},
+		{"run_as", "'root; rm -rf /'", "run_as_is_a_user_name"},
+		{"run_as", "'Upper'", "run_as_is_a_user_name"},
+	} {
+		_, err := env.Store.Pool().Exec(ctx, `INSERT INTO t_task_list (task_name, rule, `+tt.column+`) VALUES ('t', '* * * * *', `+tt.value+`)`)
+		if err == nil || !strings.Contains(err.Error(), tt.constraint) {
+			t.Errorf("%s = %s: want %s refused, got %v", tt.column, tt.value, tt.constraint, err)
+		}
+	}
+	mem, cpu, pids := 0, 0.5, 64
+	in := tasktype.Task{Name: "ok", Rule: "* * * * *", TimeZone: "UTC", TimeoutAction: tasktype.TimeoutKill,
+		Status: tasktype.StatusOn, Overlap: tasktype.OverlapSkip, RunAs: "batch_user", MemoryLimitMB: &mem, CPULimit: &cpu, PidsLimit: &pids}
+	if err := env.Store.UpsertTask(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	got, err := env.Store.GetTask(ctx, "ok")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.RunAs != "batch_user" || got.MemoryLimitMB == nil || *got.MemoryLimitMB != 0 || *got.CPULimit != 0.5 || *got.PidsLimit != 64 {
+		t.Errorf("round trip: %+v", got)
+	}
+	if l := got.LimitsFor(tasktype.Limits{MemoryMB: 512, CPU: 2, Pids: 4096}); l != (tasktype.Limits{MemoryMB: 0, CPU: 0.5, Pids: 64}) {
+		t.Errorf("the task's own limits (0 = none) must win over the defaults: %+v", l)
+	}
+	got.MemoryLimitMB, got.PidsLimit = nil, nil
+	if l := got.LimitsFor(tasktype.Limits{MemoryMB: 512, CPU: 2, Pids: 4096}); l != (tasktype.Limits{MemoryMB: 512, CPU: 0.5, Pids: 4096}) {
+		t.Errorf("unset limits take the defaults: %+v", l)
+	}
+}

@@ -36,11 +36,7 @@ func TestTaskFormIsolationFields(t *testing.T) {
 	t.Parallel()
 	env := testenv.New(t)
 	ctx := context.Background()
-	addUser(t, env, "ada", "admin password", webui.RoleAdmin)
-	admin := newBrowser(t, console(t, env))
-	if admin.login("ada", "admin password") != 303 {
-		t.Fatal("admin login failed")
-	}
+	admin := loggedIn(t, env, "ada", webui.RoleAdmin)
 
 	for _, tt := range []struct{ field, value, want string }{
 		{"run_as", "Root", `invalid user name "Root"`},
@@ -173,11 +169,7 @@ func TestRunPageShowsIsolationAndUsage(t *testing.T) {
 	t.Parallel()
 	env := testenv.New(t)
 	ctx := context.Background()
-	addUser(t, env, "vera", "viewer password", webui.RoleViewer)
-	b := newBrowser(t, console(t, env))
-	if b.login("vera", "viewer password") != 303 {
-		t.Fatal("login failed")
-	}
+	b := loggedIn(t, env, "vera", webui.RoleViewer)
 	for _, tt := range []struct {
 		desc      string
 		isolation string
@@ -313,4 +305,15 @@ func TestTaskPageChartsDurationCPUAndMemory(t *testing.T) {
 	if _, css, _ := b.do("GET", "/static/app.css", nil); !strings.Contains(css, ".charts{display:flex") {
 		t.Error("app.css does not lay the charts out side by side")
 	}
+}
+
+// loggedIn is a browser on a fresh console, logged in as a new user of role.
+func loggedIn(t *testing.T, env *testenv.Env, name string, role webui.Role) *browser {
+	t.Helper()
+	addUser(t, env, name, name+" password", role)
+	b := newBrowser(t, console(t, env))
+	if b.login(name, name+" password") != 303 {
+		t.Fatalf("%s could not log in", name)
+	}
+	return b
 }
