@@ -123,6 +123,19 @@ type Config struct {
 	// when there is no user yet (SCHETASK_ADMIN_PASSWORD or _FILE); when
 	// unset, one is generated and printed once.
 	AdminPassword Secret
+	// WebhookAllowPrivate lets webhooks reach loopback, private, link-local
+	// and metadata addresses (SCHETASK_WEBHOOK_ALLOW_PRIVATE; off by default).
+	WebhookAllowPrivate bool
+	// MetricsToken, when set, is the bearer token /metrics asks for
+	// (SCHETASK_METRICS_TOKEN or _FILE); /healthz stays open.
+	MetricsToken Secret
+	// SessionIdle ends a console session unused this long
+	// (SCHETASK_SESSION_IDLE); SessionMaxAge ends any session this long
+	// after its login, used or not (SCHETASK_SESSION_MAX_AGE).
+	SessionIdle, SessionMaxAge time.Duration
+	// OIDC is single sign-on with an OpenID Connect provider; on when
+	// its issuer is set.
+	OIDC OIDCConfig
 	// PublishTargets are the roots tasks publish to, as name=/folder pairs
 	// (SCHETASK_PUBLISH_TARGETS, e.g. "pre=/resources/pre,prod=/resources/autostatic").
 	PublishTargets string
@@ -222,6 +235,20 @@ func load(getenv func(string) string, files *layered) (Config, error) {
 			URL:    r.str("SCHETASK_WEBHOOK_URL", ""),
 			Secret: r.secret("SCHETASK_WEBHOOK_SECRET"),
 		},
+		WebhookAllowPrivate: r.boolean("SCHETASK_WEBHOOK_ALLOW_PRIVATE", false),
+		MetricsToken:        r.secret("SCHETASK_METRICS_TOKEN"),
+		SessionIdle:         r.duration("SCHETASK_SESSION_IDLE", 12*time.Hour),
+		SessionMaxAge:       r.duration("SCHETASK_SESSION_MAX_AGE", 7*24*time.Hour),
+		OIDC: OIDCConfig{
+			Issuer:       r.str("SCHETASK_OIDC_ISSUER", ""),
+			ClientID:     r.str("SCHETASK_OIDC_CLIENT_ID", ""),
+			ClientSecret: r.secret("SCHETASK_OIDC_CLIENT_SECRET"),
+			RedirectURL:  r.str("SCHETASK_OIDC_REDIRECT_URL", ""),
+			GroupsClaim:  r.str("SCHETASK_OIDC_GROUPS_CLAIM", "groups"),
+			Roles:        r.list("SCHETASK_OIDC_ROLES"),
+			DefaultRole:  r.str("SCHETASK_OIDC_DEFAULT_ROLE", ""),
+			Only:         r.boolean("SCHETASK_OIDC_ONLY", false),
+		},
 		PublishTargets:    r.str("SCHETASK_PUBLISH_TARGETS", ""),
 		DataDir:           r.str("SCHETASK_DATA_DIR", ".data"),
 		DevPostgresPort:   r.port("SCHETASK_DEV_PG_PORT", 55432),
@@ -270,6 +297,8 @@ func load(getenv func(string) string, files *layered) (Config, error) {
 		{"SCHETASK_ALERT_GIVE_UP_AFTER", c.AlertGiveUpAfter},
 		{"SCHETASK_MISSED_GRACE", c.MissedGrace},
 		{"SCHETASK_MONITOR_INTERVAL", c.MonitorInterval},
+		{"SCHETASK_SESSION_IDLE", c.SessionIdle},
+		{"SCHETASK_SESSION_MAX_AGE", c.SessionMaxAge},
 	} {
 		if d.val <= 0 {
 			r.errs = append(r.errs, fmt.Errorf("%s: must be positive, got %s", d.key, d.val))
@@ -280,6 +309,15 @@ func load(getenv func(string) string, files *layered) (Config, error) {
 	}
 	if c.Email.Enabled() && c.Email.From == "" {
 		r.errs = append(r.errs, errors.New("SCHETASK_SMTP_FROM: required when SCHETASK_SMTP_ADDR is set"))
+	}
+	if c.OIDC.Enabled() && (c.OIDC.ClientID == "" || c.OIDC.RedirectURL == "") {
+		r.errs = append(r.errs, errors.New("SCHETASK_OIDC_CLIENT_ID and SCHETASK_OIDC_REDIRECT_URL: required when SCHETASK_OIDC_ISSUER is set"))
+	}
+	if c.OIDC.Only && !c.OIDC.Enabled() {
+		r.errs = append(r.errs, errors.New("SCHETASK_OIDC_ONLY: needs SCHETASK_OIDC_ISSUER"))
+	}
+	if c.SessionMaxAge < c.SessionIdle {
+		r.errs = append(r.errs, fmt.Errorf("SCHETASK_SESSION_MAX_AGE: %s is shorter than SCHETASK_SESSION_IDLE %s", c.SessionMaxAge, c.SessionIdle))
 	}
 	if c.Cgroup != "auto" && c.Cgroup != "off" {
 		r.errs = append(r.errs, fmt.Errorf("SCHETASK_CGROUP: %q: want auto or off", c.Cgroup))
@@ -436,6 +474,21 @@ func (r *reader) count(key string, def int) int {
 	return n
 }
 
+// boolean reads true/false (also 1/0, yes/no, on/off).
+func (r *reader) boolean(key string, def bool) bool {
+	switch v := strings.ToLower(strings.TrimSpace(r.getenv(key))); v {
+	case "":
+		return def
+	case "true", "1", "yes", "on":
+		return true
+	case "false", "0", "no", "off":
+		return false
+	default:
+		r.errs = append(r.errs, fmt.Errorf("%s: %q is not true or false", key, v))
+		return def
+	}
+}
+
 // whole reads a whole number that may be 0.
 func (r *reader) whole(key string, def int) int {
 	v := strings.TrimSpace(r.getenv(key))
@@ -522,3 +575,31 @@ type WebhookConfig struct {
 
 // Enabled reports whether the webhook is configured.
 func (c WebhookConfig) Enabled() bool { return c.URL != "" }
+
+// OIDCConfig is single sign-on with an OpenID Connect provider.
+type OIDCConfig struct {
+	// Issuer is the provider's issuer URL (SCHETASK_OIDC_ISSUER); its
+	// discovery document says the rest.
+	Issuer string
+	// ClientID and ClientSecret identify the console to the provider
+	// (SCHETASK_OIDC_CLIENT_ID, SCHETASK_OIDC_CLIENT_SECRET or _FILE).
+	ClientID     string
+	ClientSecret Secret
+	// RedirectURL is the console's callback, https://<console>/auth/oidc/callback
+	// (SCHETASK_OIDC_REDIRECT_URL).
+	RedirectURL string
+	// GroupsClaim names the ID token claim holding the user's groups
+	// (SCHETASK_OIDC_GROUPS_CLAIM, default groups).
+	GroupsClaim string
+	// Roles map groups to roles, "group=role" pairs; the highest role of
+	// a user's groups wins (SCHETASK_OIDC_ROLES).
+	Roles []string
+	// DefaultRole is the role of a user in none of those groups; "" refuses
+	// them (SCHETASK_OIDC_DEFAULT_ROLE).
+	DefaultRole string
+	// Only turns password logins off (SCHETASK_OIDC_ONLY).
+	Only bool
+}
+
+// Enabled reports whether single sign-on is configured.
+func (c OIDCConfig) Enabled() bool { return c.Issuer != "" }
