@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -25,8 +26,10 @@ type Run struct {
 	v2        string            // the run's v2 cgroup folder ("" none)
 	v1        map[string]string // controller → the run's v1 cgroup folder
 	isolation string
-	pid       int
-	err       error // the first limit that could not be written
+	// pid is the main process's, once started (the helper socket's
+	// goroutines read it while Start may still be finishing).
+	pid atomic.Int64
+	err error // the first limit that could not be written
 }
 
 func (r *Run) setErr(err error) {
@@ -102,12 +105,13 @@ func (r *Run) Start(cmd *exec.Cmd) error {
 	if err != nil {
 		return err
 	}
-	r.pid = cmd.Process.Pid
+	pid := cmd.Process.Pid
+	r.pid.Store(int64(pid))
 	if lateJoin {
 		// clone3 is refused (Docker's default seccomp profile): the
 		// process joins its cgroup right after it started.
-		if err := writeFile(filepath.Join(r.v2, "cgroup.procs"), strconv.Itoa(r.pid)); err != nil {
-			_ = proc.SignalGroup(r.pid, syscall.SIGKILL)
+		if err := writeFile(filepath.Join(r.v2, "cgroup.procs"), strconv.Itoa(pid)); err != nil {
+			_ = proc.SignalGroup(pid, syscall.SIGKILL)
 			return fmt.Errorf("join the run's cgroup: %w", err)
 		}
 	}
@@ -186,9 +190,12 @@ func isV2(dir string) bool {
 // Contains reports whether process pid belongs to the run: it is in the
 // run's cgroup or, without one, in its process group.
 func (r *Run) Contains(pid int) bool {
-	if r.pid == 0 || pid <= 0 {
+	if pid <= 0 || pid == os.Getpid() {
 		return false
 	}
+	// With a cgroup, membership is the answer, even before Start has
+	// returned (a task may call its helper before the worker's start
+	// thread is back from the run's v1 cgroups).
 	dir := r.v2
 	if dir == "" {
 		dir = r.v1["pids"]
@@ -200,8 +207,12 @@ func (r *Run) Contains(pid int) bool {
 		members, err := procs(dir)
 		return err == nil && slices.Contains(members, pid)
 	}
+	leader := int(r.pid.Load())
+	if leader == 0 {
+		return false
+	}
 	st, err := proc.ReadStat(pid)
-	return err == nil && st.PGID == r.pid
+	return err == nil && st.PGID == leader
 }
 
 // memberDir is the cgroup folder that lists the run's processes.
@@ -220,10 +231,11 @@ func (r *Run) memberDir() string {
 // Signal sends sig to every process of the run: its process group and,
 // with a cgroup, whatever left the group (setsid) but not the cgroup.
 func (r *Run) Signal(sig syscall.Signal) error {
-	if r.pid == 0 {
+	leader := int(r.pid.Load())
+	if leader == 0 {
 		return nil
 	}
-	err := proc.SignalGroup(r.pid, sig)
+	err := proc.SignalGroup(leader, sig)
 	if d := r.memberDir(); d != "" {
 		signalAll(d, sig)
 	}
@@ -239,8 +251,8 @@ func (r *Run) Kill() error {
 	case r.memberDir() != "":
 		errs = append(errs, killV1(r.memberDir(), r.v1["freezer"]))
 	}
-	if r.pid != 0 {
-		errs = append(errs, proc.SignalGroup(r.pid, syscall.SIGKILL))
+	if leader := int(r.pid.Load()); leader != 0 {
+		errs = append(errs, proc.SignalGroup(leader, syscall.SIGKILL))
 	}
 	return errors.Join(errs...)
 }

@@ -68,6 +68,14 @@ func TestARunHoldsItsWholeTreeAndItsLimits(t *testing.T) {
 	if !run.Contains(cmd.Process.Pid) || !run.Contains(escaped) || run.Contains(os.Getpid()) {
 		t.Errorf("Contains: main %v, setsid child %v, the test itself %v", run.Contains(cmd.Process.Pid), run.Contains(escaped), run.Contains(os.Getpid()))
 	}
+	// A task may call its helper before Start has returned (the start
+	// thread is still leaving the run's v1 cgroups): membership of the
+	// cgroup is enough.
+	started := run.pid.Swap(0)
+	if !run.Contains(escaped) {
+		t.Error("Contains must not need Start to have returned when the run has a cgroup")
+	}
+	run.pid.Store(started)
 	st, _ := os.ReadFile("/proc/" + strconv.Itoa(escaped) + "/status")
 	if !strings.Contains(string(st), "Uid:\t"+strconv.Itoa(int(run.Account().UID))) {
 		t.Errorf("the child does not run as %s:\n%s", run.Account().Name, st)
