@@ -17,8 +17,8 @@ test: test-deps
 		if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted" >&2; exit 1; fi
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
-	docker-compose -f docker-compose.yml config -q
-	docker-compose -f docker-compose.yml --profile monitoring config -q
+	docker-compose -f docker-compose.yml --env-file deploy/.env.example config -q
+	docker-compose -f docker-compose.yml --env-file deploy/.env.example --profile monitoring config -q
 	$(GO) test -count=1 -timeout 20m ./...
 
 ## test-faults: the fault suite (e2e/faults_test.go): workers killed, Temporal

@@ -59,8 +59,13 @@ func (c *child) Stop() error {
 	}
 }
 
-// waitReady calls ready every interval until it succeeds, the process
-// exits, or timeout passes.
+// noRetry wraps an error after which waitReady stops waiting.
+type noRetry struct{ error }
+
+func (e noRetry) Unwrap() error { return e.error }
+
+// waitReady calls ready every interval until it succeeds, fails with a
+// noRetry error, the process exits, or timeout passes.
 func (c *child) waitReady(ctx context.Context, timeout, interval time.Duration, ready func(context.Context) error) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -73,6 +78,9 @@ func (c *child) waitReady(ctx context.Context, timeout, interval time.Duration, 
 		err := ready(ctx)
 		if err == nil {
 			return nil
+		}
+		if nr := (noRetry{}); errors.As(err, &nr) {
+			return nr.error
 		}
 		select {
 		case <-ctx.Done():

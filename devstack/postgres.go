@@ -5,16 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // PostgresOptions configure a private Postgres cluster.
@@ -28,6 +31,14 @@ type PostgresOptions struct {
 	Database string
 	// Durable keeps fsync on; tests turn it off for speed.
 	Durable bool
+	// PasswordFile, when set, protects the cluster with a password: every
+	// connection, over TCP or the socket, gives the postgres user's
+	// password (scram-sha-256). It is generated into this file (mode 0600)
+	// when the cluster is made and read from it on later starts; a cluster
+	// an earlier version made with trust is switched to it. Empty leaves
+	// the cluster open to every local user (trust): for throwaway test
+	// clusters only, since any local user may then connect as superuser.
+	PasswordFile string
 	// Logger receives progress messages.
 	Logger *slog.Logger
 }
@@ -37,16 +48,50 @@ type Postgres struct {
 	child
 	opts PostgresOptions
 	bin  string
+	// password is the postgres user's, or empty under trust.
+	password string
 }
 
-// URL returns the connection string of the cluster's database.
+// URL returns the connection string of the cluster's database, with the
+// password when the cluster has one: hand it to services, never log it.
 func (p *Postgres) URL() string {
-	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", p.opts.Port, p.opts.Database)
+	return p.url(p.opts.Database, true)
 }
 
-// AdminURL returns the connection string of the cluster's postgres database.
+// AdminURL returns the connection string of the cluster's postgres
+// database, with the password when the cluster has one.
 func (p *Postgres) AdminURL() string {
-	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", p.opts.Port)
+	return p.url("postgres", true)
+}
+
+// URLWithoutPassword returns the connection string of the cluster's
+// database without the password, for logs.
+func (p *Postgres) URLWithoutPassword() string {
+	return p.url(p.opts.Database, false)
+}
+
+// PsqlCommand returns a shell command that opens psql on the cluster's
+// database, reading the password from its file rather than showing it.
+func (p *Postgres) PsqlCommand() string {
+	u := strings.TrimSuffix(p.URLWithoutPassword(), "?sslmode=disable")
+	if p.password == "" {
+		return "psql " + shellQuote(u)
+	}
+	return "PGPASSWORD=$(cat " + shellQuote(p.opts.PasswordFile) + ") psql " + shellQuote(u)
+}
+
+func (p *Postgres) url(database string, withPassword bool) string {
+	u := url.URL{Scheme: "postgres", User: url.User("postgres"), Host: "127.0.0.1:" + strconv.Itoa(p.opts.Port),
+		Path: "/" + database, RawQuery: "sslmode=disable"}
+	if withPassword && p.password != "" {
+		u.User = url.UserPassword("postgres", p.password)
+	}
+	return u.String()
+}
+
+// shellQuote quotes s for a POSIX shell.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // PostgresBinDir finds the Postgres server binaries: $SCHETASK_PG_BIN,
@@ -99,14 +144,15 @@ func StartPostgres(ctx context.Context, opts PostgresOptions) (*Postgres, error)
 			return nil, fmt.Errorf("chown postgres dir: %w", err)
 		}
 	}
-	if _, err := os.Stat(filepath.Join(opts.Dir, "PG_VERSION")); errors.Is(err, os.ErrNotExist) {
-		opts.Logger.Info("initialising postgres cluster", slog.String("dir", opts.Dir))
-		args := []string{"-D", opts.Dir, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C"}
-		if !opts.Durable {
-			args = append(args, "--no-sync")
-		}
-		if out, err := p.command(cred, "initdb", args...).CombinedOutput(); err != nil {
-			return nil, fmt.Errorf("initdb: %w: %s", err, out)
+	_, err = os.Stat(filepath.Join(opts.Dir, "PG_VERSION"))
+	exists := err == nil
+	switchToPassword, err := p.preparePassword(exists)
+	if err != nil {
+		return nil, err
+	}
+	if !exists {
+		if err := p.initdb(cred); err != nil {
+			return nil, err
 		}
 	}
 	// A cluster left running by a process that died is stopped first.
@@ -132,12 +178,69 @@ func StartPostgres(ctx context.Context, opts PostgresOptions) (*Postgres, error)
 		logFile.Close()
 		return nil, err
 	}
-	if err := p.waitReady(ctx, 60*time.Second, 100*time.Millisecond, p.ensureDatabase); err != nil {
+	if err := p.waitReady(ctx, 60*time.Second, 100*time.Millisecond, p.ready); err != nil {
 		_ = p.Stop()
 		return nil, fmt.Errorf("postgres did not start (see %s): %w", logFile.Name(), err)
 	}
-	opts.Logger.Info("postgres ready", slog.String("url", p.URL()))
+	if switchToPassword {
+		if err := p.switchToPassword(ctx); err != nil {
+			_ = p.Stop()
+			return nil, err
+		}
+		opts.Logger.Warn("postgres trusted every local user (a cluster made by an earlier schetask dev); it now asks for a password, kept in "+opts.PasswordFile,
+			slog.String("dir", opts.Dir))
+	}
+	opts.Logger.Info("postgres ready", slog.String("url", p.URLWithoutPassword()))
 	return p, nil
+}
+
+// preparePassword sets p.password from the password file, creating the
+// file for a new cluster, and reports whether the existing cluster still
+// trusts and must be switched to the password once it runs.
+func (p *Postgres) preparePassword(exists bool) (switchToPassword bool, err error) {
+	file := p.opts.PasswordFile
+	if file == "" {
+		return false, nil
+	}
+	trusts := false
+	if exists {
+		if trusts, err = hbaTrusts(p.opts.Dir); err != nil {
+			return false, err
+		}
+	}
+	if _, err := os.Stat(file); errors.Is(err, os.ErrNotExist) {
+		if exists && !trusts {
+			return false, fmt.Errorf("postgres password: %s is missing, and the cluster in %s asks for it: restore the file, or remove the cluster to start over", file, p.opts.Dir)
+		}
+		p.password, err = createPassword(file)
+		return trusts, err
+	}
+	p.password, err = readPassword(file)
+	return trusts, err
+}
+
+// initdb makes the cluster: with the password when there is one, trusting
+// every local user otherwise.
+func (p *Postgres) initdb(cred *syscall.Credential) error {
+	p.opts.Logger.Info("initialising postgres cluster", slog.String("dir", p.opts.Dir))
+	args := []string{"-D", p.opts.Dir, "-U", "postgres", "-E", "UTF8", "--locale=C"}
+	if p.password == "" {
+		args = append(args, "--auth=trust")
+	} else {
+		pwfile, remove, err := writePasswordFile(p.password, cred)
+		if err != nil {
+			return err
+		}
+		defer remove()
+		args = append(args, "--auth-local=scram-sha-256", "--auth-host=scram-sha-256", "--pwfile="+pwfile)
+	}
+	if !p.opts.Durable {
+		args = append(args, "--no-sync")
+	}
+	if out, err := p.command(cred, "initdb", args...).CombinedOutput(); err != nil {
+		return fmt.Errorf("initdb: %w: %s", err, out)
+	}
+	return nil
 }
 
 func (p *Postgres) command(cred *syscall.Credential, name string, args ...string) *exec.Cmd {
@@ -145,6 +248,17 @@ func (p *Postgres) command(cred *syscall.Credential, name string, args ...string
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 	cmd.Env = append(os.Environ(), "LC_ALL=C")
 	return cmd
+}
+
+// ready succeeds once the database answers; a refused password ends the
+// wait, since waiting cannot mend it.
+func (p *Postgres) ready(ctx context.Context) error {
+	err := p.ensureDatabase(ctx)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "28P01" {
+		return noRetry{fmt.Errorf("the cluster refuses the password in %s: %w", p.opts.PasswordFile, err)}
+	}
+	return err
 }
 
 // ensureDatabase connects and creates the database when missing.

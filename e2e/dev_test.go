@@ -3,20 +3,24 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/schetask/schetask/internal/testenv"
 )
@@ -24,6 +28,8 @@ import (
 // `schetask dev` is what `make run` starts: its own Postgres and Temporal,
 // migrations, sync, worker and console. A task row inserted by hand runs;
 // Ctrl-C stops everything it started; a second start keeps the data.
+// Postgres asks for a password, kept private under the data folder and
+// never shown in the output.
 func TestDevStackRunsStopsAndKeepsItsData(t *testing.T) {
 	t.Parallel()
 	bin := schetaskBinary(t)
@@ -56,12 +62,16 @@ func TestDevStackRunsStopsAndKeepsItsData(t *testing.T) {
 		"SCHETASK_DEV_TEMPORAL_PORT="+strconv.Itoa(testenv.FreePort()),
 		"SCHETASK_DEV_TEMPORAL_UI_PORT="+strconv.Itoa(testenv.FreePort()),
 	)
-	dbURL := fmt.Sprintf("postgres://postgres@127.0.0.1:%d/schetask?sslmode=disable", pgPort)
+	passwordFile := filepath.Join(data, "postgres-password")
+	var dbURL string
+	// Everything schetask dev printed, over both starts.
+	output := &lockedBuffer{}
 
 	start := func() *exec.Cmd {
 		cmd := exec.Command(bin, "dev")
 		cmd.Env = env
-		cmd.Stdout, cmd.Stderr = testLogWriter{t}, testLogWriter{t}
+		out := io.MultiWriter(testLogWriter{t}, output)
+		cmd.Stdout, cmd.Stderr = out, out
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -114,6 +124,26 @@ func TestDevStackRunsStopsAndKeepsItsData(t *testing.T) {
 	}
 
 	dev := start()
+	b, err := os.ReadFile(passwordFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	password := strings.TrimSpace(string(b))
+	if fi, err := os.Stat(passwordFile); err != nil {
+		t.Error(err)
+	} else if fi.Mode().Perm() != 0o600 {
+		t.Errorf("password file: mode %v, want 0600", fi.Mode())
+	}
+	pgURL := url.URL{Scheme: "postgres", User: url.User("postgres"), Host: "127.0.0.1:" + strconv.Itoa(pgPort),
+		Path: "/schetask", RawQuery: "sslmode=disable"}
+	if conn, err := pgx.Connect(context.Background(), pgURL.String()); err == nil {
+		conn.Close(context.Background())
+		t.Error("the dev Postgres let a connection in without the password")
+	} else if pgErr := new(pgconn.PgError); !errors.As(err, &pgErr) || pgErr.Code != "28P01" {
+		t.Errorf("connection without the password: %v, want password authentication failed", err)
+	}
+	pgURL.User = url.UserPassword("postgres", password)
+	dbURL = pgURL.String()
 	conn, err := pgx.Connect(context.Background(), dbURL)
 	if err != nil {
 		t.Fatal(err)
@@ -150,6 +180,9 @@ func TestDevStackRunsStopsAndKeepsItsData(t *testing.T) {
 	if before < 2 {
 		t.Fatalf("the second start lost the runs: %d", before)
 	}
+	if b, err := os.ReadFile(passwordFile); err != nil || strings.TrimSpace(string(b)) != password {
+		t.Errorf("the second start changed or lost the password file: %v", err)
+	}
 	testenv.Eventually(t, 20*time.Second, func() string {
 		if n := countRuns(); n <= before {
 			return fmt.Sprintf("no new run after the restart (%d)", n)
@@ -157,6 +190,30 @@ func TestDevStackRunsStopsAndKeepsItsData(t *testing.T) {
 		return ""
 	})
 	stop(dev)
+	if !strings.Contains(output.String(), "$(cat '"+passwordFile+"') psql") {
+		t.Errorf("the output shows no psql command reading the password file")
+	}
+	if strings.Contains(output.String(), password) {
+		t.Errorf("the output shows the database password")
+	}
+}
+
+// lockedBuffer collects a process's output, written from two pipes.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // processesUsing lists live processes whose command line names dir.

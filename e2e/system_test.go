@@ -22,6 +22,7 @@ import (
 	"github.com/schetask/schetask/monitor"
 	tasksync "github.com/schetask/schetask/sync"
 	"github.com/schetask/schetask/tasktype"
+	"github.com/schetask/schetask/temporalclient"
 	"github.com/schetask/schetask/worker"
 )
 
@@ -316,7 +317,8 @@ func (o *ownTemporal) stop() {
 
 // use points a test's world at this server: an option for startSystem.
 func (o *ownTemporal) use(env *testenv.Env) {
-	c, err := client.Dial(client.Options{HostPort: o.server.Address(), Logger: env.Logger.With("component", "temporal-client")})
+	// The reconnect policy of every schetask process (temporalclient).
+	c, err := client.Dial(temporalclient.Reconnecting(client.Options{HostPort: o.server.Address(), Logger: env.Logger.With("component", "temporal-client")}))
 	if err != nil {
 		o.t.Fatal(err)
 	}

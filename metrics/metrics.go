@@ -1,11 +1,14 @@
 // Package metrics holds schetask's Prometheus metrics and serves them.
 // Every process (sync, worker, console, or all of them in one) serves
-// /metrics on SCHETASK_METRICS_LISTEN; each metric is counted where its
-// event happens, so a process shows the metrics of the services it runs.
+// /metrics on SCHETASK_METRICS_LISTEN, behind a bearer token when one is
+// set (SetToken); each metric is counted where its event happens, so a
+// process shows the metrics of the services it runs.
 package metrics
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,6 +19,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -169,17 +173,13 @@ func Handler() http.Handler {
 	return promhttp.HandlerFor(Registry, promhttp.HandlerOpts{Registry: Registry})
 }
 
-// Serve answers /metrics on addr until ctx ends.
+// Serve answers /metrics and /healthz on addr until ctx ends.
 func Serve(ctx context.Context, addr string, logger *slog.Logger) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("serve metrics: %w", err)
 	}
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", Handler())
-	// The process is up: what container health checks ask.
-	mux.HandleFunc("GET /healthz", serveHealth)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: serveMux(), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	logger.Info("metrics listening", slog.String("url", "http://"+ln.Addr().String()+"/metrics"))
@@ -194,6 +194,53 @@ func Serve(ctx context.Context, addr string, logger *slog.Logger) error {
 		}
 		return nil
 	}
+}
+
+// serveMux routes /metrics, behind the token when one is set, and
+// /healthz, open to container health checks.
+func serveMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", requireToken(Handler()))
+	// The process is up: what container health checks ask.
+	mux.HandleFunc("GET /healthz", serveHealth)
+	return mux
+}
+
+// tokenHash is the SHA-256 of the bearer token /metrics asks for, or nil.
+var tokenHash atomic.Pointer[[sha256.Size]byte]
+
+// SetToken makes /metrics answer 401 to requests without the header
+// "Authorization: Bearer <token>"; an empty token opens it again.
+// /healthz stays open.
+func SetToken(token string) {
+	if token == "" {
+		tokenHash.Store(nil)
+		return
+	}
+	h := sha256.Sum256([]byte(token))
+	tokenHash.Store(&h)
+}
+
+// requireToken lets a request through to next when no token is set or
+// it carries the token.
+func requireToken(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		want := tokenHash.Load()
+		if want == nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		// Hashes of equal length, compared in constant time: the answer's
+		// timing tells neither the token nor its length.
+		got := sha256.Sum256([]byte(strings.TrimSpace(token)))
+		if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="schetask metrics"`)
+			http.Error(w, "unauthorized: /metrics wants Authorization: Bearer <SCHETASK_METRICS_TOKEN>", http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // health holds the details /healthz lists under "ok".

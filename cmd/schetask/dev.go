@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"net/url"
 	"path/filepath"
 	"strconv"
 
@@ -26,8 +27,11 @@ func runDev(ctx context.Context, logger *slog.Logger) error {
 	if err := devstack.CheckReachable(pgDir); err != nil {
 		return err
 	}
+	// A password, so that other local users (tasks among them) cannot
+	// connect as the superuser and run programs through COPY … TO PROGRAM.
 	pg, err := devstack.StartPostgres(ctx, devstack.PostgresOptions{
 		Dir: pgDir, Port: cfg.DevPostgresPort, Database: "schetask", Durable: true, Logger: logger,
+		PasswordFile: filepath.Join(cfg.DataDir, "postgres-password"),
 	})
 	if err != nil {
 		return err
@@ -52,8 +56,11 @@ func runDev(ctx context.Context, logger *slog.Logger) error {
 			logger.Error("stop temporal", slog.Any("error", err))
 		}
 	}()
+	// The URL carries the password: it goes to the services, never to the log.
+	psql := "psql " + redactedDatabaseURL(cfg.DatabaseURL)
 	if cfg.DatabaseURL == "" {
 		cfg.DatabaseURL = pg.URL()
+		psql = pg.PsqlCommand()
 	}
 	if cfg.PublishTargets == "" {
 		// The seed's pre and prod roots, kept under .data/ for a try-out.
@@ -68,7 +75,22 @@ func runDev(ctx context.Context, logger *slog.Logger) error {
 	logger.Info("schetask dev stack is up",
 		slog.String("console", "http://"+cfg.ListenAddr),
 		slog.String("temporal_web", cfg.TemporalUIURL),
-		slog.String("psql", "psql "+strconv.Quote(cfg.DatabaseURL)),
+		slog.String("psql", psql),
 		slog.String("tasks", cfg.TasksDir))
 	return startServices(ctx, cfg, logger, "sync", "worker", "web")
+}
+
+// redactedDatabaseURL returns a configured database URL fit for the log:
+// its password, in the user part or the query, replaced by "xxxxx".
+func redactedDatabaseURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme == "" {
+		// A key=value connection string may hold a password anywhere.
+		return "(SCHETASK_DATABASE_URL)"
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return strconv.Quote(u.Redacted())
 }

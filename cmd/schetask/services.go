@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,7 +9,6 @@ import (
 	"strings"
 
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/log"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/schetask/schetask/alert"
@@ -22,6 +19,7 @@ import (
 	"github.com/schetask/schetask/monitor"
 	"github.com/schetask/schetask/store"
 	tasksync "github.com/schetask/schetask/sync"
+	"github.com/schetask/schetask/temporalclient"
 	"github.com/schetask/schetask/webui"
 	"github.com/schetask/schetask/worker"
 )
@@ -73,7 +71,7 @@ func startServices(ctx context.Context, cfg config.Config, logger *slog.Logger, 
 		return err
 	}
 	defer st.Close()
-	opts, err := temporalOptions(cfg, logger)
+	opts, err := temporalclient.Options(cfg, logger)
 	if err != nil {
 		return err
 	}
@@ -92,6 +90,7 @@ func startServices(ctx context.Context, cfg config.Config, logger *slog.Logger, 
 	defer c.Close()
 	g, ctx := errgroup.WithContext(ctx)
 	if cfg.MetricsAddr != "off" && cfg.MetricsAddr != "" {
+		metrics.SetToken(cfg.MetricsToken.Reveal())
 		g.Go(func() error { return metrics.Serve(ctx, cfg.MetricsAddr, logger) })
 	}
 	for _, name := range services {
@@ -141,40 +140,4 @@ func startServices(ctx context.Context, cfg config.Config, logger *slog.Logger, 
 		return err
 	}
 	return nil
-}
-
-// temporalOptions are the client options for the configured Temporal:
-// plain, TLS (with a client certificate for mTLS), or an API key.
-func temporalOptions(cfg config.Config, logger *slog.Logger) (client.Options, error) {
-	opts := client.Options{
-		HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace,
-		Logger: log.NewStructuredLogger(logger.With(slog.String("component", "temporal"))),
-	}
-	t := cfg.TemporalTLS
-	if !t.Enabled() && cfg.TemporalAPIKey.Reveal() == "" {
-		return opts, nil
-	}
-	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: t.ServerName}
-	if t.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
-		if err != nil {
-			return opts, fmt.Errorf("temporal mTLS certificate: %w", err)
-		}
-		tc.Certificates = []tls.Certificate{cert}
-	}
-	if t.CAFile != "" {
-		pem, err := os.ReadFile(t.CAFile)
-		if err != nil {
-			return opts, fmt.Errorf("temporal TLS CA: %w", err)
-		}
-		tc.RootCAs = x509.NewCertPool()
-		if !tc.RootCAs.AppendCertsFromPEM(pem) {
-			return opts, fmt.Errorf("temporal TLS CA: no PEM certificate in %s", t.CAFile)
-		}
-	}
-	opts.ConnectionOptions.TLS = tc
-	if key := cfg.TemporalAPIKey.Reveal(); key != "" {
-		opts.Credentials = client.NewAPIKeyStaticCredentials(key)
-	}
-	return opts, nil
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/schetask/schetask/config"
 	"github.com/schetask/schetask/devstack"
 	"github.com/schetask/schetask/store"
+	"github.com/schetask/schetask/temporalclient"
 )
 
 var (
@@ -186,7 +187,7 @@ func New(t testing.TB) *Env {
 		t.Fatalf("testenv: %v", err)
 	}
 	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	c, err := client.Dial(client.Options{HostPort: temporalAddress, Logger: logger.With("component", "temporal-client")})
+	c, err := client.Dial(temporalclient.Reconnecting(client.Options{HostPort: temporalAddress, Logger: logger.With("component", "temporal-client")}))
 	if err != nil {
 		t.Fatalf("testenv: dial temporal: %v", err)
 	}
