@@ -62,19 +62,24 @@ func (h *runHelper) Publish(ctx context.Context, targets []string) (taskhelper.R
 	}
 	var resp taskhelper.Response
 	for _, t := range targets {
-		dst, files, err := publish.Publish(src, h.a.PublishTargets[t], h.in.TaskName)
+		res, err := publish.Folder(src, h.a.PublishTargets[t], h.in.TaskName)
 		if err != nil {
 			return resp, fmt.Errorf("publish to %s: %w", t, err)
 		}
+		dst, files := res.Path, res.Files
 		if files == nil {
 			files = []string{}
+		}
+		var skipped []taskhelper.Skipped
+		for _, s := range res.Skipped {
+			skipped = append(skipped, taskhelper.Skipped{Path: s.Path, Reason: s.Reason})
 		}
 		if err := h.a.Store.AddPublish(context.WithoutCancel(ctx), h.in.RunID,
 			tasktype.Publish{Target: t, Path: dst, Files: files, At: time.Now().UTC()}); err != nil {
 			return resp, err
 		}
-		resp.Published = append(resp.Published, taskhelper.Published{Target: t, Path: dst, Files: files})
-		h.a.logger().Info("published", "task", h.in.TaskName, "run", h.in.RunID, "target", t, "files", len(files))
+		resp.Published = append(resp.Published, taskhelper.Published{Target: t, Path: dst, Files: files, Skipped: skipped})
+		h.a.logger().Info("published", "task", h.in.TaskName, "run", h.in.RunID, "target", t, "files", len(files), "skipped", len(skipped))
 	}
 	return resp, nil
 }

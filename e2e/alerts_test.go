@@ -50,6 +50,8 @@ func withChannels(t *testing.T, repeat time.Duration) (*channels, func(*testenv.
 			Password: config.NewSecret(ch.smtp.Password()), From: "schetask@example.com", TLS: "starttls",
 			CAFile: ch.smtp.CAFile(), To: []string{"oncall@example.com"}}
 		c.Webhook = config.WebhookConfig{URL: ch.webhook.URL(), Secret: config.NewSecret(webhookSecret)}
+		// The test's webhook receiver listens on loopback.
+		c.WebhookAllowPrivate = true
 	}
 }
 

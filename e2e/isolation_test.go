@@ -251,3 +251,44 @@ func statUID(t *testing.T, path string) int {
 	}
 	return int(fi.Sys().(*syscall.Stat_t).Uid)
 }
+
+// TestAPublishLeavesOutLinksThatLeadOutAndSaysSo: a task that plants
+// links to the worker's files in publish/ publishes none of them, and
+// its publish answer lists what was left out.
+func TestAPublishLeavesOutLinksThatLeadOutAndSaysSo(t *testing.T) {
+	t.Parallel()
+	s := startSystem(t, false)
+	s.cli = schetaskBinary(t)
+	s.startWorker(t)
+	s.writeTask(t, "linker", map[string]string{"index.sh": `#!/bin/sh
+cd "$SCHETASK_PUBLISH_DIR"
+echo data > real.txt
+ln -s /etc/shadow shadow
+ln -s ../../linker escape
+ln -s real.txt alias
+"$SCHETASK_BIN" publish prod
+`})
+	s.insertTask(t, "linker", never, "")
+	s.runNow(t, "linker")
+	run := s.waitRun(t, "linker", 30*time.Second, "ended", func(r tasktype.Run) bool { return r.Status != tasktype.RunRunning })
+	log, _ := os.ReadFile(s.layout.Abs(run.LogPath))
+	if run.Status != tasktype.RunSucceeded || !strings.Contains(string(log), `"skipped"`) ||
+		!strings.Contains(string(log), `"shadow"`) || !strings.Contains(string(log), `"escape"`) {
+		t.Fatalf("run %s, log:\n%s", run.Status, log)
+	}
+	var root string
+	for _, kv := range strings.Split(s.env.Config.PublishTargets, ",") {
+		if v, ok := strings.CutPrefix(kv, "prod="); ok {
+			root = v
+		}
+	}
+	dst := filepath.Join(root, "linker")
+	for _, name := range []string{"shadow", "escape"} {
+		if _, err := os.Lstat(filepath.Join(dst, name)); err == nil {
+			t.Errorf("%s was published", name)
+		}
+	}
+	if target, err := os.Readlink(filepath.Join(dst, "alias")); err != nil || target != "real.txt" {
+		t.Errorf("the link inside the folder: %q %v", target, err)
+	}
+}

@@ -9,7 +9,9 @@ import (
 )
 
 // FromConfig builds the channels the configuration turns on, in the order
-// slack, email, webhook. hc is the HTTP client (a 30-second one when nil).
+// slack, email, webhook. hc is the HTTP client (a 30-second one when nil);
+// the webhook keeps its timeout but dials and redirects its own way, as
+// SCHETASK_WEBHOOK_ALLOW_PRIVATE says.
 func FromConfig(cfg config.Config, hc *http.Client) ([]Channel, error) {
 	if hc == nil {
 		hc = &http.Client{Timeout: 30 * time.Second}
@@ -33,7 +35,8 @@ func FromConfig(cfg config.Config, hc *http.Client) ([]Channel, error) {
 		chans = append(chans, e)
 	}
 	if cfg.Webhook.Enabled() {
-		w, err := NewWebhook(WebhookConfig{URL: cfg.Webhook.URL, Secret: cfg.Webhook.Secret}, hc)
+		w, err := NewWebhook(WebhookConfig{URL: cfg.Webhook.URL, Secret: cfg.Webhook.Secret,
+			AllowPrivate: cfg.WebhookAllowPrivate}, hc)
 		if err != nil {
 			return nil, fmt.Errorf("webhook: %w", err)
 		}

@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -53,12 +54,14 @@ func (d *Deliverer) Deliver(ctx context.Context, in DeliverInput) error {
 	if ch == nil {
 		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("channel %q is not configured on this worker", in.Channel), "ChannelNotConfigured", nil)
 	}
-	if err := ch.Send(ctx, in.Alert); err != nil {
+	if err := d.send(ctx, ch, in.Alert); err != nil {
+		// The log gets the whole error; Temporal and the alert's row get
+		// what it is safe to show (see deliveryError).
 		if IsPermanent(err) {
-			log.Error("alert delivery failed for good", slog.Any("error", err))
+			log.Error("alert delivery failed for good", slog.Any("error", ErrorDetail(err)))
 			return temporal.NewNonRetryableApplicationError(err.Error(), "PermanentDeliveryError", err)
 		}
-		log.Warn("alert delivery failed; retrying", slog.Any("error", err))
+		log.Warn("alert delivery failed; retrying", slog.Any("error", ErrorDetail(err)))
 		return err
 	}
 	log.Info("alert delivered")
@@ -68,6 +71,28 @@ func (d *Deliverer) Deliver(ctx context.Context, in DeliverInput) error {
 		log.Warn("record delivery", slog.Any("error", err))
 	}
 	return nil
+}
+
+// send delivers the alert on ch. A task with a webhook of its own gets
+// the alert there, signed with its own secret, both read now from the
+// database: the URL as it is at delivery (a fixed URL fixes the retries
+// still pending), and the secret never travels in the alert.
+func (d *Deliverer) send(ctx context.Context, ch Channel, a alert.Alert) error {
+	w, ok := ch.(*Webhook)
+	if !ok {
+		return ch.Send(ctx, a)
+	}
+	hook, err := d.Store.TaskWebhook(ctx, a.TaskName)
+	if errors.Is(err, store.ErrTaskNotFound) {
+		return w.Send(ctx, a)
+	}
+	if err != nil {
+		return &deliveryError{msg: "webhook: could not read the task's webhook", detail: err}
+	}
+	if hook.URL == "" {
+		return w.Send(ctx, a)
+	}
+	return w.SendToTask(ctx, a, hook)
 }
 
 // FailureInput is a channel's final failure for an alert.

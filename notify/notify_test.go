@@ -11,6 +11,7 @@ import (
 	"github.com/schetask/schetask/alert"
 	"github.com/schetask/schetask/config"
 	"github.com/schetask/schetask/internal/alerttest"
+	"github.com/schetask/schetask/store"
 )
 
 // These tests deliver real messages to local servers speaking Slack's
@@ -183,24 +184,28 @@ func TestEmail(t *testing.T) {
 
 func TestWebhook(t *testing.T) {
 	t.Parallel()
-	const secret = "hmac-secret"
-	verify := func(body []byte, sig string) bool { return VerifySignature([]byte(secret), body, sig) }
-	main, other := alerttest.NewWebhook(t, verify), alerttest.NewWebhook(t, verify)
+	const secret, taskSecret = "hmac-secret", "task-secret"
+	verifier := func(secret string) func([]byte, string) bool {
+		return func(body []byte, sig string) bool { return VerifySignature([]byte(secret), body, sig) }
+	}
+	main, other := alerttest.NewWebhook(t, verifier(secret)), alerttest.NewWebhook(t, verifier(taskSecret))
 	ctx := context.Background()
-	w, err := NewWebhook(WebhookConfig{URL: main.URL(), Secret: config.NewSecret(secret)}, nil)
+	// The receivers are on 127.0.0.1.
+	w, err := NewWebhook(WebhookConfig{URL: main.URL(), Secret: config.NewSecret(secret), AllowPrivate: true}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := w.Send(ctx, sampleAlert()); err != nil {
 		t.Fatal(err)
 	}
-	routed := sampleAlert()
-	routed.Route.WebhookURL = other.URL()
-	if err := w.Send(ctx, routed); err != nil {
+	if err := w.SendToTask(ctx, sampleAlert(), store.TaskWebhook{URL: other.URL(), Secret: config.NewSecret(taskSecret)}); err != nil {
 		t.Fatal(err)
 	}
 	if len(main.Deliveries()) != 1 || len(other.Deliveries()) != 1 {
 		t.Fatalf("deliveries: main %d, task's own %d; want 1 and 1", len(main.Deliveries()), len(other.Deliveries()))
+	}
+	if !other.Deliveries()[0].SignatureValid {
+		t.Error("the task's own webhook: signature does not verify with the task's secret")
 	}
 	d := main.Deliveries()[0]
 	if !d.SignatureValid || d.Header.Get(HeaderDelivery) != "41" || d.Header.Get(HeaderEvent) != "failed" {

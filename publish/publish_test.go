@@ -3,12 +3,16 @@ package publish
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/schetask/schetask/tasktype"
 )
@@ -209,5 +213,123 @@ func writeBenchFiles(b *testing.B, dir string) {
 		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("f%02d.json", i)), data, 0o644); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestLinksLeavingTheFolderAreNotPublished: a target is public and its
+// readers follow links, so only relative links that keep a reader inside
+// the published folder are copied; the rest, and what is not a file, are
+// skipped and reported.
+func TestLinksLeavingTheFolderAreNotPublished(t *testing.T) {
+	src, root := t.TempDir(), t.TempDir()
+	// What links could reach outside: a secret next to the target root,
+	// another task's published folder.
+	for _, f := range []string{filepath.Join(filepath.Dir(root), "secret"), filepath.Join(root, "silver", "index.html")} {
+		if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(f, []byte("not public"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, dir := range []string{"sub", "sibling", "deep/er"} {
+		if err := os.MkdirAll(filepath.Join(src, dir), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range []string{"sub/file.txt", "sibling/file.txt"} {
+		if err := os.WriteFile(filepath.Join(src, f), []byte(f), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := unix.Mkfifo(filepath.Join(src, "pipe"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	links := []struct {
+		at, to  string
+		skipped string // the reason, or "" when the link is published
+	}{
+		{"x", "/etc/passwd", ReasonAbsoluteLink},
+		{"y", "../../secret", ReasonLinkOutside},
+		{"ok", "sub/file.txt", ""},
+		{"self", ".", ""},
+		{"sub/up", "../sibling/file.txt", ""},
+		{"sub/via", "../ok", ""},
+		{"deep/er/top", "../../sub/./file.txt", ""},
+		{"deep/er/out", "../../../x", ReasonLinkOutside},
+		// Lexically self/.. is the folder itself, but self leads to the
+		// folder and its ".." to the target root, where other tasks are.
+		{"climb", "self/../silver/index.html", ReasonDotDotAfterLink},
+		{"deep/climb", "../self/self/../../secret", ReasonDotDotAfterLink},
+		{"sub/file-up", "file.txt/../../x", ReasonDotDotAfterLink},
+	}
+	for _, l := range links {
+		if err := os.Symlink(l.to, filepath.Join(src, l.at)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := Folder(src, root, "gold")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := filepath.Join(root, "gold")
+	wantSkipped := []Skipped{{Path: "pipe", Reason: ReasonNotAFile}}
+	wantFiles := []string{"sibling/file.txt", "sub/file.txt"}
+	for _, l := range links {
+		if l.skipped != "" {
+			wantSkipped = append(wantSkipped, Skipped{Path: l.at, Reason: l.skipped})
+		} else {
+			wantFiles = append(wantFiles, l.at)
+		}
+	}
+	slices.SortFunc(wantSkipped, func(a, b Skipped) int { return strings.Compare(a.Path, b.Path) })
+	slices.Sort(wantFiles)
+	if res.Path != dst || !slices.Equal(res.Files, wantFiles) || !slices.Equal(res.Skipped, wantSkipped) {
+		t.Errorf("Folder = %s\n files %v\n skipped %v\nwant %s\n files %v\n skipped %v", res.Path, res.Files, res.Skipped, dst, wantFiles, wantSkipped)
+	}
+
+	// Every link in the target leads inside it.
+	err = filepath.WalkDir(dst, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.Type()&fs.ModeSymlink == 0 {
+			return err
+		}
+		resolved, err := filepath.EvalSymlinks(p)
+		if err != nil {
+			t.Errorf("link %s leads nowhere: %v", p, err)
+			return nil
+		}
+		if rel, err := filepath.Rel(dst, resolved); err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+			t.Errorf("link %s leads to %s, outside the published folder", p, resolved)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"x", "y", "climb", "deep/climb", "deep/er/out", "pipe"} {
+		if _, err := os.Lstat(filepath.Join(dst, p)); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s was published (%v)", p, err)
+		}
+	}
+	for p, want := range map[string]string{"ok": "sub/file.txt", "sub/up": "sibling/file.txt", "sub/via": "sub/file.txt",
+		"deep/er/top": "sub/file.txt", "self/sub/file.txt": "sub/file.txt"} {
+		if b, err := os.ReadFile(filepath.Join(dst, p)); err != nil || string(b) != want {
+			t.Errorf("read %s through the target: %q, %v; want %q", p, b, err, want)
+		}
+	}
+}
+
+// TestPublishFolderMustNotBeALink: the publish folder itself is not
+// followed when it is a symbolic link.
+func TestPublishFolderMustNotBeALink(t *testing.T) {
+	dir, root := t.TempDir(), t.TempDir()
+	if err := os.Symlink("/etc", filepath.Join(dir, "publish")); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := Folder(filepath.Join(dir, "publish"), root, "gold"); err == nil {
+		t.Fatalf("Folder of a linked publish folder = %+v, want an error", res)
+	}
+	if _, err := os.Lstat(filepath.Join(root, "gold")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("something was published: %v", err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/schetask/schetask/config"
 	"github.com/schetask/schetask/tasktype"
 )
 
@@ -108,6 +109,37 @@ func (s *Store) MarkWarned(ctx context.Context, name string) error {
 		return fmt.Errorf("mark task %q warned: %w", name, err)
 	}
 	return nil
+}
+
+// TaskWebhook is a task's own webhook: where its alerts go instead of
+// SCHETASK_WEBHOOK_URL, and the secret that signs them there.
+type TaskWebhook struct {
+	// URL is "" when the task uses the configured webhook.
+	URL string
+	// Secret is the task's webhook_secret, renewed by the database when
+	// URL changes; unset for a task deleted before tasks had one.
+	Secret config.Secret
+}
+
+// TaskWebhook returns a task's own webhook, from its row or, for a deleted
+// task, its last tombstone; ErrTaskNotFound when there is neither. It is
+// read when an alert is delivered, so that neither the URL's tokens nor
+// the secret travel in the alert, which Temporal keeps in its history.
+func (s *Store) TaskWebhook(ctx context.Context, name string) (TaskWebhook, error) {
+	var url, secret string
+	err := s.pool.QueryRow(ctx, `SELECT webhook_url, webhook_secret FROM t_task_list WHERE task_name = $1`,
+		name).Scan(&url, &secret)
+	if errors.Is(err, pgx.ErrNoRows) {
+		err = s.pool.QueryRow(ctx, `SELECT coalesce(row_data->>'webhook_url', ''), coalesce(row_data->>'webhook_secret', '')
+			FROM t_task_tombstone WHERE task_name = $1 ORDER BY id DESC LIMIT 1`, name).Scan(&url, &secret)
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return TaskWebhook{}, fmt.Errorf("webhook of task %q: %w", name, ErrTaskNotFound)
+	}
+	if err != nil {
+		return TaskWebhook{}, fmt.Errorf("webhook of task %q: %w", name, err)
+	}
+	return TaskWebhook{URL: url, Secret: config.NewSecret(secret)}, nil
 }
 
 // uniqueViolation is Postgres's SQLSTATE for a duplicate key.

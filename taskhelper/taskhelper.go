@@ -53,6 +53,15 @@ type Published struct {
 	Target string   `json:"target"`
 	Path   string   `json:"path"`
 	Files  []string `json:"files"`
+	// Skipped are the entries of publish/ left out, and why (links that
+	// lead outside the folder, FIFOs, sockets).
+	Skipped []Skipped `json:"skipped,omitempty"`
+}
+
+// Skipped is an entry of publish/ that a publish left out.
+type Skipped struct {
+	Path   string `json:"path"`
+	Reason string `json:"reason"`
 }
 
 // Response is one line back to the task.

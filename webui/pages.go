@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
+	"net/url"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -125,6 +126,35 @@ type taskData struct {
 	Alerts          []store.AlertRow
 	Audit           []store.AuditEntry
 	Deleted         bool
+	// Webhook is the task's own webhook URL as this user may see it (see
+	// webhookShown); WebhookSecret, for admins only, signs what goes there.
+	Webhook       string
+	WebhookSecret string
+}
+
+// webhookShown is a task's webhook URL as a user of role may see it:
+// whole for admins; for others only its scheme and host, since the path
+// and query often carry the receiver's token.
+func webhookShown(raw string, role Role) string {
+	if raw == "" || role.Allows(RoleAdmin) {
+		return raw
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "(hidden)"
+	}
+	return u.Scheme + "://" + u.Host + "/…"
+}
+
+// hideWebhookURLs shows the webhook URLs in audit entries as role may see them.
+func hideWebhookURLs(entries []store.AuditEntry, role Role) {
+	for _, e := range entries {
+		for _, m := range []map[string]any{e.Before, e.After} {
+			if s, ok := m["webhook_url"].(string); ok {
+				m["webhook_url"] = webhookShown(s, role)
+			}
+		}
+	}
 }
 
 func (s *Server) taskPage(c *fiber.Ctx) error {
@@ -171,6 +201,15 @@ func (s *Server) taskPage(c *fiber.Ctx) error {
 	}
 	if d.Audit, err = s.store.TaskAudit(ctx, name, 20); err != nil {
 		return err
+	}
+	hideWebhookURLs(d.Audit, d.Role)
+	d.Webhook = webhookShown(t.WebhookURL, d.Role)
+	if t.WebhookURL != "" && d.Role.Allows(RoleAdmin) {
+		hook, err := s.store.TaskWebhook(ctx, name)
+		if err != nil && !errors.Is(err, store.ErrTaskNotFound) {
+			return err
+		}
+		d.WebhookSecret = hook.Secret.Reveal()
 	}
 	return s.render(c, "task.html", d)
 }

@@ -1,6 +1,8 @@
-// Package webui is the Fiber console: log in, tasks, runs and their alerts.
-// Every page but the login page and the health check needs a session;
-// every state change carries a CSRF token; sessions live in Postgres.
+// Package webui is the Fiber console: log in, tasks, runs and their alerts,
+// and the users. Every page but the login page, the health check and
+// single sign-on needs a session; every state change carries a CSRF token;
+// sessions live in Postgres, are checked against their user on every
+// request, and are stored only at a successful login.
 package webui
 
 import (
@@ -12,14 +14,18 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/csrf"
+	"github.com/gofiber/fiber/v2/middleware/recover"
 	"github.com/gofiber/fiber/v2/middleware/session"
+	"golang.org/x/crypto/bcrypt"
 
+	"github.com/schetask/schetask/config"
 	"github.com/schetask/schetask/control"
 	"github.com/schetask/schetask/metrics"
 	"github.com/schetask/schetask/store"
@@ -42,8 +48,17 @@ type Options struct {
 	Namespace     string
 	// SecureCookies marks the cookies Secure (serve the console over HTTPS).
 	SecureCookies bool
-	// SessionTTL is how long a session lasts without use (12h when zero).
+	// SessionIdle ends a session unused this long (12h when zero).
+	SessionIdle time.Duration
+	// SessionTTL is the former name of SessionIdle, used when SessionIdle
+	// is zero.
 	SessionTTL time.Duration
+	// SessionMaxAge ends a session this long after its login, however
+	// busy (7 days when zero).
+	SessionMaxAge time.Duration
+	// OIDC is single sign-on (oidc.go); off when its Issuer is empty. Its
+	// Only turns password logins off.
+	OIDC config.OIDCConfig
 	// TasksDir is the tasks root, where logs and history are read.
 	TasksDir string
 	// Control runs and kills tasks; nil leaves those actions out.
@@ -58,14 +73,23 @@ type Server struct {
 	tmpl     *template.Template
 	opts     Options
 	sessions *session.Store
+	// comparePassword is bcrypt's compare; a seam for tests that count
+	// compares.
+	comparePassword func(hash, password []byte) error
 	// stop is closed when Run ends, to end live log tails.
 	stop chan struct{}
 }
 
 // New builds the console.
 func New(st *store.Store, logger *slog.Logger, opts Options) (*Server, error) {
-	if opts.SessionTTL <= 0 {
-		opts.SessionTTL = 12 * time.Hour
+	if opts.SessionIdle <= 0 {
+		opts.SessionIdle = opts.SessionTTL
+	}
+	if opts.SessionIdle <= 0 {
+		opts.SessionIdle = 12 * time.Hour
+	}
+	if opts.SessionMaxAge <= 0 {
+		opts.SessionMaxAge = 7 * 24 * time.Hour
 	}
 	tmpl, err := template.New("").Funcs(template.FuncMap{
 		"ts": func(t *time.Time) string {
@@ -110,21 +134,21 @@ func New(st *store.Store, logger *slog.Logger, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("parse templates: %w", err)
 	}
 	s := &Server{store: st, logger: logger.With(slog.String("component", "webui")), tmpl: tmpl, opts: opts,
-		stop: make(chan struct{})}
+		stop: make(chan struct{}), comparePassword: bcrypt.CompareHashAndPassword}
 	s.sessions = session.New(session.Config{
-		Storage: st.Sessions(), Expiration: opts.SessionTTL, KeyLookup: "cookie:schetask_session",
+		Storage: st.Sessions(), Expiration: opts.SessionIdle, KeyLookup: "cookie:" + sessionCookie,
 		CookieHTTPOnly: true, CookieSameSite: "Lax", CookieSecure: opts.SecureCookies,
 	})
 	s.app = fiber.New(fiber.Config{DisableStartupMessage: true, ReadTimeout: 30 * time.Second, ErrorHandler: s.errorPage})
-	s.app.Use(countRequests, securityHeaders)
+	s.app.Use(countRequests, recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: s.logPanic}), securityHeaders)
 	s.app.Get("/healthz", s.health)
 	s.app.Get("/static/app.css", staticFile("css", appCSS))
 	s.app.Get("/static/app.js", staticFile("js", appJS))
 	s.app.Use(s.requireLogin)
 	s.app.Use(csrf.New(csrf.Config{
-		Session: s.sessions, Extractor: csrfFromFormOrHeader, CookieName: "schetask_csrf",
+		Next: sessionCSRF, Session: s.sessions, Extractor: csrfFromFormOrHeader, CookieName: csrfCookie,
 		CookieHTTPOnly: true, CookieSameSite: "Lax", CookieSecure: opts.SecureCookies,
-		Expiration: opts.SessionTTL, ContextKey: "csrf",
+		Expiration: opts.SessionIdle, ContextKey: "csrf",
 		ErrorHandler: func(c *fiber.Ctx, err error) error {
 			return fiber.NewError(fiber.StatusForbidden, "refused: the form's CSRF token is missing or stale; reload the page and try again")
 		},
@@ -148,7 +172,23 @@ func New(st *store.Store, logger *slog.Logger, opts Options) (*Server, error) {
 	s.app.Get("/runs/:id<int>/stream", s.streamLog)
 	s.app.Get("/runs/:id<int>/file", s.filePage)
 	s.app.Post("/tasks/:name/:action", requireRole(RoleOperator), s.taskAction)
+	s.mountUsers()
+	s.mountOIDC()
 	return s, nil
+}
+
+// The console's cookies: the session id, and the session-bound CSRF token
+// of a logged-in browser (the login form has its own, loginCSRFCookie).
+const (
+	sessionCookie = "schetask_session"
+	csrfCookie    = "schetask_csrf"
+)
+
+// logPanic logs a handler's panic with the request's path; the recover
+// middleware then answers 500 through errorPage.
+func (s *Server) logPanic(c *fiber.Ctx, v any) {
+	s.logger.Error("console handler panicked", slog.String("method", c.Method()), slog.String("path", c.Path()),
+		slog.Any("panic", v), slog.String("stack", string(debug.Stack())))
 }
 
 // countRequests counts each request by method and final status code.
@@ -186,7 +226,8 @@ func securityHeaders(c *fiber.Ctx) error {
 // App returns the Fiber app, for tests.
 func (s *Server) App() *fiber.App { return s.app }
 
-// Run serves on addr until ctx ends, removing expired sessions now and then.
+// Run serves on addr until ctx ends, removing expired sessions and stale
+// login failure counts now and then.
 func (s *Server) Run(ctx context.Context, addr string) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -210,6 +251,9 @@ func (s *Server) RunListener(ctx context.Context, ln net.Listener) error {
 			if _, err := s.store.DeleteExpiredSessions(ctx); err != nil {
 				s.logger.Warn("delete expired sessions", slog.Any("error", err))
 			}
+			if _, err := s.store.DeleteStaleLoginFailures(ctx, max(userThrottle.Forget, ipThrottle.Forget)); err != nil {
+				s.logger.Warn("delete stale login failures", slog.Any("error", err))
+			}
 		case <-ctx.Done():
 			close(s.stop)
 			return s.app.ShutdownWithTimeout(5 * time.Second)
@@ -219,9 +263,12 @@ func (s *Server) RunListener(ctx context.Context, ln net.Listener) error {
 
 // page is what every page's template gets.
 type page struct {
-	Title       string
-	User        string
-	Role        Role
+	Title string
+	User  string
+	Role  Role
+	// SSOUser says the user signed in through single sign-on (and has no
+	// password to change here).
+	SSOUser     bool
 	CSRF        string
 	TemporalURL string
 	Namespace   string
@@ -230,7 +277,7 @@ type page struct {
 func (s *Server) page(c *fiber.Ctx, title string) page {
 	u, _ := c.Locals("user").(currentUser)
 	token, _ := c.Locals("csrf").(string)
-	return page{Title: title, User: u.Name, Role: u.Role, CSRF: token,
+	return page{Title: title, User: u.Name, Role: u.Role, SSOUser: u.SSO, CSRF: token,
 		TemporalURL: strings.TrimRight(s.opts.TemporalUIURL, "/"), Namespace: s.opts.Namespace}
 }
 

@@ -3,6 +3,8 @@ package webui_test
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"html"
 	"io"
 	"log/slog"
 	"net"
@@ -10,9 +12,11 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/schetask/schetask/control"
 	"github.com/schetask/schetask/internal/testenv"
@@ -26,9 +30,19 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 // console serves a console on a real port for one test.
 func console(t testing.TB, env *testenv.Env) string {
 	t.Helper()
-	srv, err := webui.New(env.Store, slog.New(slog.DiscardHandler), webui.Options{TemporalUIURL: "http://temporal.test", Namespace: "default",
+	return consoleWith(t, env, nil)
+}
+
+// consoleWith is console with options changed by set.
+func consoleWith(t testing.TB, env *testenv.Env, set func(*webui.Options)) string {
+	t.Helper()
+	opts := webui.Options{TemporalUIURL: "http://temporal.test", Namespace: "default",
 		TasksDir: env.Config.TasksDir,
-		Control:  &control.Control{Store: env.Store, Client: env.Temporal, ScheduleIDPrefix: env.Config.ScheduleIDPrefix}})
+		Control:  &control.Control{Store: env.Store, Client: env.Temporal, ScheduleIDPrefix: env.Config.ScheduleIDPrefix}}
+	if set != nil {
+		set(&opts)
+	}
+	srv, err := webui.New(env.Store, slog.New(slog.DiscardHandler), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -336,3 +350,326 @@ func sameSession(a, b []*http.Cookie) bool {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// loginTo logs b in as user with next as the form's next, and returns the
+// answer's status and headers.
+func (b *browser) loginTo(user, password, next string, header ...string) (int, http.Header) {
+	b.t.Helper()
+	code, _, h := b.do("POST", "/login", url.Values{"_csrf": {b.token("/login")}, "username": {user}, "password": {password}, "next": {next}}, header...)
+	return code, h
+}
+
+// TestLoginRedirectStaysOnThisSite: after a login the browser goes to
+// next only when it is a plain path (and query) of this site; a newline
+// smuggled into next adds no header.
+func TestLoginRedirectStaysOnThisSite(t *testing.T) {
+	t.Parallel()
+	env := testenv.New(t)
+	addUser(t, env, "olga", "operator password", webui.RoleOperator)
+	b := newBrowser(t, console(t, env))
+	for _, tt := range []struct{ next, want string }{
+		{"/%0ASet-Cookie:injected=1", "/"},
+		{"/%0D%0ASet-Cookie:injected=1", "/"},
+		{"/\r\nSet-Cookie:injected=1", "/"},
+		{"/%09/evil.example", "/"},
+		{"/\t/evil.example", "/"},
+		{"https://evil.example", "/"},
+		{"//evil.example", "/"},
+		{"/\\evil.example", "/"},
+		{"/%5Cevil.example", "/"},
+		{"/tasks/gold?x=1", "/tasks/gold?x=1"},
+		{"/runs?task=gold&status=failed", "/runs?status=failed&task=gold"},
+	} {
+		code, h := b.loginTo("olga", "operator password", tt.next)
+		if code != 303 || h.Get("Location") != tt.want {
+			t.Errorf("next=%q: %d to %q, want 303 to %q", tt.next, code, h.Get("Location"), tt.want)
+		}
+		for _, c := range h.Values("Set-Cookie") {
+			if strings.HasPrefix(c, "injected") {
+				t.Errorf("next=%q added a header: Set-Cookie: %s", tt.next, c)
+			}
+		}
+	}
+
+	// As a browser does it: the link carries next, the form posts it back.
+	for _, link := range []string{"/login?next=/%0ASet-Cookie:injected=1", "/login?next=/%09/evil.example"} {
+		_, page, _ := b.do("GET", link, nil)
+		m := nextField.FindStringSubmatch(page)
+		if m == nil {
+			t.Fatalf("no next field on %s", link)
+		}
+		code, _, h := b.do("POST", "/login", url.Values{"_csrf": {csrfField.FindStringSubmatch(page)[1]}, "username": {"olga"},
+			"password": {"operator password"}, "next": {html.UnescapeString(m[1])}})
+		if code != 303 || h.Get("Location") != "/" || slices.ContainsFunc(h.Values("Set-Cookie"), func(c string) bool { return strings.HasPrefix(c, "injected") }) {
+			t.Errorf("login from %s: %d to %q, cookies %q; want 303 to / and nothing injected", link, code, h.Get("Location"), h.Values("Set-Cookie"))
+		}
+	}
+}
+
+var nextField = regexp.MustCompile(`name="next" value="([^"]*)"`)
+
+func countSessions(t *testing.T, env *testenv.Env) int {
+	t.Helper()
+	var n int
+	if err := env.Store.Pool().QueryRow(context.Background(), `SELECT count(*) FROM t_web_session`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestAnonymousVisitsStoreNoSession: a thousand visits to the login page
+// store nothing; a login stores one session, owned by its user.
+func TestAnonymousVisitsStoreNoSession(t *testing.T) {
+	t.Parallel()
+	env := testenv.New(t)
+	addUser(t, env, "olga", "operator password", webui.RoleOperator)
+	base := console(t, env)
+	anon := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for i := range 1000 {
+		path := "/login"
+		if i%10 == 0 {
+			path = "/tasks/gold" // the redirect to the login page
+		}
+		resp, err := anon.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	if n := countSessions(t, env); n != 0 {
+		t.Fatalf("1,000 anonymous visits stored %d sessions, want 0", n)
+	}
+	b := newBrowser(t, base)
+	if code := b.login("olga", "wrong password"); code != 401 || countSessions(t, env) != 0 {
+		t.Errorf("a failed login: %d, %d sessions; want 401 and none", code, countSessions(t, env))
+	}
+	if code := b.login("olga", "operator password"); code != 303 {
+		t.Fatalf("login: %d", code)
+	}
+	var owner string
+	if err := env.Store.Pool().QueryRow(context.Background(), `SELECT username FROM t_web_session`).Scan(&owner); err != nil || owner != "olga" {
+		t.Errorf("after the login: session of %q (%v), want one session of olga", owner, err)
+	}
+}
+
+// TestCSRFTokenRotatesAtLogin: the token of the login form is worth
+// nothing once logged in; the login form itself needs its token and
+// cookie, and refuses a post from another site.
+func TestCSRFTokenRotatesAtLogin(t *testing.T) {
+	t.Parallel()
+	env := testenv.New(t)
+	addUser(t, env, "olga", "operator password", webui.RoleOperator)
+	base := console(t, env)
+	b := newBrowser(t, base)
+	before := b.token("/login")
+	if code, _, _ := b.do("POST", "/login", url.Values{"_csrf": {before}, "username": {"olga"}, "password": {"operator password"}}); code != 303 {
+		t.Fatalf("login: %d", code)
+	}
+	if code, _, _ := b.do("POST", "/logout", url.Values{"_csrf": {before}}); code != 403 {
+		t.Errorf("logout with the token from before the login: %d, want 403", code)
+	}
+	if code, _, _ := b.do("POST", "/logout", url.Values{}, "X-CSRF-Token", before); code != 403 {
+		t.Errorf("logout with the old token in the header: %d, want 403", code)
+	}
+	after := b.token("/")
+	if after == before {
+		t.Fatal("the page after the login shows the token from before it")
+	}
+	// Logging in again over a session rotates its token too.
+	if code, _, _ := b.do("POST", "/login", url.Values{"_csrf": {b.token("/login")}, "username": {"olga"}, "password": {"operator password"}}); code != 303 {
+		t.Fatalf("second login: %d", code)
+	}
+	if code, _, _ := b.do("POST", "/logout", url.Values{}, "X-CSRF-Token", after); code != 403 {
+		t.Errorf("logout with the token of the session before the second login: %d, want 403", code)
+	}
+	if code, _, _ := b.do("POST", "/logout", url.Values{"_csrf": {b.token("/")}}); code != 303 {
+		t.Errorf("logout with the new token: %d, want 303", code)
+	}
+
+	form := func(token string) url.Values {
+		return url.Values{"_csrf": {token}, "username": {"olga"}, "password": {"operator password"}}
+	}
+	cross := newBrowser(t, base)
+	if code, _, _ := cross.do("POST", "/login", form(cross.token("/login")), "Sec-Fetch-Site", "cross-site"); code != 403 {
+		t.Errorf("login posted from another site: %d, want 403", code)
+	}
+	if code, _, _ := newBrowser(t, base).do("POST", "/login", form(cross.token("/login"))); code != 403 {
+		t.Errorf("login with a token but without its cookie: %d, want 403", code)
+	}
+	if code, _, _ := cross.do("POST", "/login", form(cross.token("/login")), "Sec-Fetch-Site", "same-origin"); code != 303 {
+		t.Errorf("login from the form: %d, want 303", code)
+	}
+}
+
+// TestSessionsEndWhenTheUserChanges: a session ends at the user's next
+// request once they are disabled, get another role or another password,
+// whether through the console's store or straight in SQL.
+func TestSessionsEndWhenTheUserChanges(t *testing.T) {
+	t.Parallel()
+	env := testenv.New(t)
+	ctx := context.Background()
+	newHash, err := webui.HashPassword("another password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		user   string
+		change func(name string) error
+	}{
+		{"dora", func(name string) error {
+			_, err := env.Store.Pool().Exec(ctx, `UPDATE t_web_user SET disabled = true WHERE username = $1`, name)
+			return err
+		}},
+		{"rolf", func(name string) error {
+			_, err := env.Store.Pool().Exec(ctx, `UPDATE t_web_user SET role = 'viewer' WHERE username = $1`, name)
+			return err
+		}},
+		{"pam", func(name string) error {
+			_, err := env.Store.Pool().Exec(ctx, `UPDATE t_web_user SET password_hash = $2 WHERE username = $1`, name, newHash)
+			return err
+		}},
+		{"sid", func(name string) error {
+			_, _, err := env.Store.ChangeUser(ctx, name, func(u *store.User) error { u.Disabled = true; return nil })
+			return err
+		}},
+	} {
+		b := loggedIn(t, env, tt.user, webui.RoleOperator)
+		if code, _, _ := b.do("GET", "/", nil); code != 200 {
+			t.Fatalf("%s before the change: %d", tt.user, code)
+		}
+		if err := tt.change(tt.user); err != nil {
+			t.Fatal(err)
+		}
+		code, _, h := b.do("GET", "/", nil)
+		if code != 303 || !strings.HasPrefix(h.Get("Location"), "/login?") {
+			t.Errorf("%s after the change: %d to %q, want 303 to the login page", tt.user, code, h.Get("Location"))
+		} else if _, page, _ := b.do("GET", h.Get("Location"), nil); !strings.Contains(page, "Your session has ended") {
+			t.Errorf("%s: the login page does not say the session ended", tt.user)
+		}
+		if code, _, _ := b.do("POST", "/tasks/gold/pause", nil, "Accept", "application/json"); code != 401 {
+			t.Errorf("%s posts after the change: %d, want 401", tt.user, code)
+		}
+	}
+}
+
+// TestSessionHasAMaximumAge: a session used all the time still ends
+// SessionMaxAge after its login; SessionIdle (or its old name SessionTTL)
+// sets how long an unused one is kept.
+func TestSessionHasAMaximumAge(t *testing.T) {
+	t.Parallel()
+	env := testenv.New(t)
+	addUser(t, env, "olga", "operator password", webui.RoleOperator)
+	b := newBrowser(t, consoleWith(t, env, func(o *webui.Options) { o.SessionMaxAge, o.SessionIdle = 2*time.Second, time.Hour }))
+	if b.login("olga", "operator password") != 303 {
+		t.Fatal("login failed")
+	}
+	start := time.Now()
+	testenv.Eventually(t, 10*time.Second, func() string {
+		if code, _, _ := b.do("GET", "/", nil); code == 200 {
+			return fmt.Sprintf("still logged in %s after the login", time.Since(start).Round(time.Millisecond))
+		}
+		return ""
+	})
+	if took := time.Since(start); took < 1500*time.Millisecond {
+		t.Errorf("the session ended %s after the login, before its maximum age", took)
+	}
+
+	for _, tt := range []struct {
+		set  func(*webui.Options)
+		want time.Duration
+	}{
+		{func(o *webui.Options) { o.SessionIdle = 3 * time.Hour }, 3 * time.Hour},
+		{func(o *webui.Options) { o.SessionTTL = 2 * time.Hour }, 2 * time.Hour},
+		{nil, 12 * time.Hour},
+	} {
+		b := newBrowser(t, consoleWith(t, env, tt.set))
+		if b.login("olga", "operator password") != 303 {
+			t.Fatal("login failed")
+		}
+		b.do("GET", "/", nil)
+		var left time.Duration
+		if err := env.Store.Pool().QueryRow(context.Background(), `SELECT extract(epoch FROM max(expires_at) - now())::bigint * 1000000000
+			FROM t_web_session`).Scan(&left); err != nil {
+			t.Fatal(err)
+		}
+		if left < tt.want-time.Minute || left > tt.want {
+			t.Errorf("an unused session is kept %s, want %s", left, tt.want)
+		}
+		if _, err := env.Store.Pool().Exec(context.Background(), `DELETE FROM t_web_session`); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestFailedLoginsAreHeldBack: five wrong passwords for a user hold back
+// the next login, even a right one, in every console process, with
+// Retry-After; each failure after that doubles the wait.
+func TestFailedLoginsAreHeldBack(t *testing.T) {
+	t.Parallel()
+	env := testenv.New(t)
+	addUser(t, env, "olga", "operator password", webui.RoleOperator)
+	b := newBrowser(t, console(t, env))
+	for i := range 5 {
+		if code := b.login("olga", "wrong password"); code != 401 {
+			t.Fatalf("wrong password %d: %d, want 401", i+1, code)
+		}
+	}
+	for _, base := range []string{b.base, console(t, env)} {
+		other := &browser{t: t, base: base, c: b.c}
+		code, body, h := other.do("POST", "/login", url.Values{"_csrf": {other.token("/login")}, "username": {"olga"}, "password": {"operator password"}})
+		if code != 429 || h.Get("Retry-After") != "1" || !strings.Contains(body, "Too many failed logins") {
+			t.Errorf("login after 5 failures (%s): %d, Retry-After %q; want 429, 1 and a message", base, code, h.Get("Retry-After"))
+		}
+	}
+	// Once the wait is over, the sixth failure blocks for two seconds.
+	testenv.Eventually(t, 5*time.Second, func() string {
+		if code := b.login("olga", "wrong password"); code != 401 {
+			return fmt.Sprintf("a try after the wait: %d", code)
+		}
+		return ""
+	})
+	if code, _, h := b.do("POST", "/login", url.Values{"_csrf": {b.token("/login")}, "username": {"olga"}, "password": {"operator password"}}); code != 429 || h.Get("Retry-After") != "2" {
+		t.Errorf("after a sixth failure: %d, Retry-After %q; want 429 and 2", code, h.Get("Retry-After"))
+	}
+}
+
+// TestFailedLoginsFromOneAddressAreHeldBack: twenty failures from one
+// address, each for another name, hold back any login from it.
+func TestFailedLoginsFromOneAddressAreHeldBack(t *testing.T) {
+	t.Parallel()
+	env := testenv.New(t)
+	addUser(t, env, "olga", "operator password", webui.RoleOperator)
+	b := newBrowser(t, console(t, env))
+	for i := range 20 {
+		if code := b.login(fmt.Sprintf("guess%d", i), "wrong password"); code != 401 {
+			t.Fatalf("failure %d: %d, want 401", i+1, code)
+		}
+	}
+	if code := b.login("olga", "operator password"); code != 429 {
+		t.Errorf("login after 20 failures from this address: %d, want 429", code)
+	}
+}
+
+// TestKnownPasswordsAreRefused: example passwords, and the user's own
+// name, are refused wherever a password is set, the first admin's
+// included, with the setting named.
+func TestKnownPasswordsAreRefused(t *testing.T) {
+	t.Parallel()
+	for _, pw := range []string{"password", "changeme", "admin123", "schetask", "12345678", "correct horse battery staple", "Password", "CHANGE-ME-TOO", "CHANGE-ME-first-admin-password"} {
+		if _, err := webui.HashPassword(pw); err == nil {
+			t.Errorf("HashPassword(%q) accepted a well-known password", pw)
+		}
+	}
+	if err := webui.CheckPassword("margaret", "Margaret"); err == nil {
+		t.Error("a password equal to the user name was accepted")
+	}
+	if err := webui.CheckPassword("margaret", "a passphrase of her own"); err != nil {
+		t.Errorf("a good password was refused: %v", err)
+	}
+	env := testenv.New(t)
+	for _, pw := range []string{"changeme", "admin", "Admin1234"} {
+		if _, err := webui.EnsureAdmin(context.Background(), env.Store, pw, io.Discard); err == nil || !strings.Contains(err.Error(), "SCHETASK_ADMIN_PASSWORD") {
+			t.Errorf("first admin with %q: %v, want an error naming SCHETASK_ADMIN_PASSWORD", pw, err)
+		}
+	}
+}

@@ -38,6 +38,7 @@ import (
 	"github.com/schetask/schetask/store"
 	tasksync "github.com/schetask/schetask/sync"
 	"github.com/schetask/schetask/tasktype"
+	"github.com/schetask/schetask/temporalclient"
 	"github.com/schetask/schetask/worker"
 )
 
@@ -136,6 +137,7 @@ func run(ctx context.Context, logger *slog.Logger, duration time.Duration, bareR
 	defer rcv.srv.Close()
 	// Every failure alerts: the repeat limit would hold the measured ones back.
 	cfg.Webhook.URL, cfg.AlertRepeatInterval = rcv.srv.URL, time.Nanosecond
+	cfg.WebhookAllowPrivate = true // the receiver listens on loopback
 	st, err := store.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return err
@@ -144,7 +146,7 @@ func run(ctx context.Context, logger *slog.Logger, duration time.Duration, bareR
 	if err := st.Migrate(ctx); err != nil {
 		return err
 	}
-	c, err := client.Dial(client.Options{HostPort: cfg.TemporalAddress, Logger: devstack.SilentLogger{}})
+	c, err := client.Dial(temporalclient.Reconnecting(client.Options{HostPort: cfg.TemporalAddress, Logger: devstack.SilentLogger{}}))
 	if err != nil {
 		return err
 	}

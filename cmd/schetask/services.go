@@ -127,6 +127,7 @@ func startServices(ctx context.Context, cfg config.Config, logger *slog.Logger, 
 			}
 			srv, err := webui.New(st, logger, webui.Options{TemporalUIURL: cfg.TemporalUIURL,
 				Namespace: cfg.TemporalNamespace, TasksDir: cfg.TasksDir, SecureCookies: strings.HasPrefix(cfg.ConsoleURL, "https://"),
+				SessionIdle: cfg.SessionIdle, SessionMaxAge: cfg.SessionMaxAge, OIDC: cfg.OIDC,
 				Control: &control.Control{Store: st, Client: c, ScheduleIDPrefix: cfg.ScheduleIDPrefix}})
 			if err != nil {
 				return err
