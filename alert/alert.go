@@ -98,8 +98,11 @@ type Route struct {
 	Channels []string
 	// SlackChannel replaces the configured Slack channel (bot token only).
 	SlackChannel string
-	// WebhookURL replaces the configured webhook URL.
-	WebhookURL string
+	// A task's own webhook URL is not carried here: it often holds a token,
+	// and the route is part of the Notify workflow's input, kept in
+	// Temporal's history. The webhook channel reads it, with the task's
+	// secret, from the database when it delivers. (Histories from before
+	// carry a WebhookURL field, which decoding ignores.)
 }
 
 // Uses reports whether the route allows the named channel.

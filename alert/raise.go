@@ -217,7 +217,7 @@ func (r *Raiser) build(ctx context.Context, row store.AlertRow) (Alert, error) {
 		return a, fmt.Errorf("build alert %d: %w", row.ID, err)
 	}
 	a.Owners = t.Owners
-	a.Route = Route{Channels: t.AlertChannels, SlackChannel: t.SlackChannel, WebhookURL: t.WebhookURL}
+	a.Route = Route{Channels: t.AlertChannels, SlackChannel: t.SlackChannel}
 	if row.ExecID != nil {
 		run, err := r.Store.GetRun(ctx, *row.ExecID)
 		if err != nil {
