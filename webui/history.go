@@ -2,6 +2,7 @@ package webui
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -88,6 +89,9 @@ type fileData struct {
 	Text   string
 	Note   string
 	Pretty bool
+	// AsIs says why a JSON file is shown as it is rather than
+	// pretty-printed ("" when it is pretty-printed or not JSON).
+	AsIs string
 }
 
 // filePage serves GET /runs/:id/file?name=…: one archived file, shown as
@@ -115,8 +119,12 @@ func (s *Server) filePage(c *fiber.Ctx) error {
 	case !isText(b):
 		d.Note = fmt.Sprintf("binary file, %d bytes; download it", size)
 	default:
-		d.Text = prettyJSON(name, b)
+		var why string
+		d.Text, why = prettyJSON(name, b, maxPrettyBytes)
 		d.Pretty = d.Text != string(b)
+		if why != "" {
+			d.AsIs = "shown as is: " + why + " to pretty-print"
+		}
 	}
 	return s.render(c, "file.html", d)
 }
@@ -166,69 +174,229 @@ func (s *Server) diffPage(c *fiber.Ctx) error {
 		a, b = b, a
 	}
 	file := c.Query("file")
+	if !slices.Contains(a.PublishedFiles, file) && !slices.Contains(b.PublishedFiles, file) {
+		return fiber.NewError(fiber.StatusNotFound, "neither version has this file")
+	}
 	d := diffData{page: s.page(c, name+" diff"), Task: name, A: a, B: b, File: file}
-	read := func(r tasktype.Run) (string, error) {
+	read := func(r tasktype.Run) ([]byte, error) {
 		if !slices.Contains(r.PublishedFiles, file) {
-			return "", nil // absent in this version: diff against nothing
+			return nil, nil // absent in this version: diff against nothing
 		}
 		body, size, err := s.archivedFile(r, file)
 		if err != nil {
-			return "", err
+			return nil, err
 		}
 		if body == nil || !isText(body) {
-			return "", fmt.Errorf("%w: %d bytes", errNotDiffable, size)
+			return nil, fmt.Errorf("%w: %d bytes", errNotDiffable, size)
 		}
-		return prettyJSON(file, body), nil
+		return body, nil
 	}
-	oldText, err := read(a)
+	oldBody, err := read(a)
+	var newBody []byte
 	if err == nil {
-		var newText string
-		if newText, err = read(b); err == nil {
-			if !slices.Contains(a.PublishedFiles, file) && !slices.Contains(b.PublishedFiles, file) {
-				return fiber.NewError(fiber.StatusNotFound, "neither version has this file")
-			}
-			unified := udiff.Unified(a.Version+"/"+file, b.Version+"/"+file, oldText, newText)
-			d.Identical = unified == ""
-			for _, l := range strings.SplitAfter(unified, "\n") {
-				if l == "" {
-					continue
-				}
-				kind := ""
-				switch {
-				case strings.HasPrefix(l, "+++"), strings.HasPrefix(l, "---"):
-					kind = "head"
-				case strings.HasPrefix(l, "@@"):
-					kind = "hunk"
-				case strings.HasPrefix(l, "+"):
-					kind = "add"
-				case strings.HasPrefix(l, "-"):
-					kind = "del"
-				}
-				d.Lines = append(d.Lines, diffLine{Kind: kind, Text: strings.TrimSuffix(l, "\n")})
-			}
-		}
+		newBody, err = read(b)
 	}
 	if errors.Is(err, errNotDiffable) {
 		d.Note = "not compared: " + err.Error() + "; download both versions instead"
-	} else if err != nil {
+		return s.render(c, "diff.html", d)
+	}
+	if err != nil {
 		return err
+	}
+	// Both sides pretty-printed, or (when either cannot be) both as they are.
+	oldText, whyOld := prettyJSON(file, oldBody, maxDiffBytes)
+	newText, whyNew := prettyJSON(file, newBody, maxDiffBytes)
+	var asIs string
+	if why := cmp.Or(whyOld, whyNew); why != "" {
+		oldText, newText = string(oldBody), string(newBody)
+		asIs = "compared as is: " + why + " to pretty-print"
+	}
+	d.Lines = unifiedLines(a.Version+"/"+file, b.Version+"/"+file, oldText, newText)
+	d.Identical = len(d.Lines) == 0
+	if asIs != "" && !d.Identical {
+		d.Lines = append([]diffLine{{Kind: "note", Text: asIs}}, d.Lines...)
 	}
 	return s.render(c, "diff.html", d)
 }
 
 var errNotDiffable = errors.New("binary or bigger than 1 MiB")
 
+// Bounds on what a page shows, whatever the files hold: a small file can
+// pretty-print or diff into a huge page.
+const (
+	// maxPrettyDepth is the deepest nesting pretty-printed; a 20 KB file
+	// of nested arrays would indent into hundreds of megabytes.
+	maxPrettyDepth = 100
+	// maxPrettyBytes bounds a pretty-printed file on its page.
+	maxPrettyBytes = 4 << 20
+	// maxDiffBytes bounds each side of a diff once pretty-printed, which
+	// keeps the diff's cost to a fraction of a second.
+	maxDiffBytes = 2 << 20
+	// maxDiffLines and maxDiffOut bound the diff shown.
+	maxDiffLines = 5000
+	maxDiffOut   = 1 << 20
+)
+
 // prettyJSON indents a .json file's content, so it reads and diffs line
-// by line; anything else, or invalid JSON, comes back as it is.
-func prettyJSON(name string, b []byte) string {
-	if strings.HasSuffix(strings.ToLower(name), ".json") {
-		var out bytes.Buffer
-		if json.Indent(&out, b, "", "  ") == nil {
-			out.WriteByte('\n')
-			return out.String()
+// by line; anything else, or invalid JSON, comes back as it is. JSON
+// nested deeper than maxPrettyDepth, or whose indented form would pass
+// maxOut bytes, also comes back as it is, with why ("too deeply nested",
+// "too large"): both are measured before anything is indented.
+func prettyJSON(name string, b []byte, maxOut int) (text, why string) {
+	if !strings.HasSuffix(strings.ToLower(name), ".json") {
+		return string(b), ""
+	}
+	if why := indentBounds(b, maxPrettyDepth, maxOut); why != "" {
+		return string(b), why
+	}
+	var out bytes.Buffer
+	if json.Indent(&out, b, "", "  ") != nil {
+		return string(b), ""
+	}
+	out.WriteByte('\n')
+	return out.String(), ""
+}
+
+// indentBounds reads b once, counting brackets outside strings, and says
+// whether json.Indent with a two-space indent would nest deeper than
+// maxDepth ("too deeply nested") or write more than maxOut bytes ("too
+// large"); "" when neither. The size it adds up is what Indent writes:
+// each line break with its indentation, whitespace between tokens
+// dropped (counted outside any array or object, where Indent may keep it).
+func indentBounds(b []byte, maxDepth, maxOut int) string {
+	depth, size := 0, 1 // the final newline
+	inString, escaped, opened := false, false, false
+	for _, ch := range b {
+		if inString {
+			size++
+			switch {
+			case escaped:
+				escaped = false
+			case ch == '\\':
+				escaped = true
+			case ch == '"':
+				inString = false
+			}
+			continue
+		}
+		if ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' {
+			if depth == 0 {
+				size++
+			}
+			continue
+		}
+		if opened {
+			// "[]" and "{}" stay on their line; anything else in them
+			// starts on a new one.
+			opened = false
+			if ch == ']' || ch == '}' {
+				depth--
+				size++
+				continue
+			}
+			size += 1 + 2*depth
+		}
+		switch ch {
+		case '"':
+			inString = true
+			size++
+		case '{', '[':
+			depth++
+			if depth > maxDepth {
+				return "too deeply nested"
+			}
+			opened = true
+			size++
+		case '}', ']':
+			depth = max(depth-1, 0)
+			size += 2 + 2*depth
+		case ',':
+			size += 2 + 2*depth
+		case ':':
+			size += 2
+		default:
+			size++
+		}
+		if size > maxOut {
+			return "too large"
 		}
 	}
-	return string(b)
+	if size > maxOut {
+		return "too large"
+	}
+	return ""
+}
+
+// unifiedLines is the unified diff of old and new as page lines, cut
+// after maxDiffLines lines or maxDiffOut bytes with a last line that says
+// so; none when the two are equal.
+func unifiedLines(oldLabel, newLabel, old, new string) []diffLine {
+	if old == new {
+		return nil
+	}
+	u, err := udiff.ToUnifiedDiff(oldLabel, newLabel, old, udiff.Lines(old, new), udiff.DefaultContextLines)
+	if err != nil || len(u.Hunks) == 0 {
+		return nil // udiff's edits are consistent by construction
+	}
+	var lines []diffLine
+	size := 0
+	add := func(kind, text string) bool {
+		if len(lines) >= maxDiffLines || size+len(text) > maxDiffOut {
+			lines = append(lines, diffLine{Kind: "cut", Text: fmt.Sprintf(
+				"… diff cut at %d lines; download both versions to compare them whole", len(lines))})
+			return false
+		}
+		lines = append(lines, diffLine{Kind: kind, Text: text})
+		size += len(text) + 1
+		return true
+	}
+	if !add("head", "--- "+u.From) || !add("head", "+++ "+u.To) {
+		return lines
+	}
+	for _, h := range u.Hunks {
+		if !add("hunk", hunkHeader(h)) {
+			return lines
+		}
+		for _, l := range h.Lines {
+			kind, sign := "", " "
+			switch l.Kind {
+			case udiff.Delete:
+				kind, sign = "del", "-"
+			case udiff.Insert:
+				kind, sign = "add", "+"
+			}
+			text, ok := strings.CutSuffix(l.Content, "\n")
+			if !add(kind, sign+text) || (!ok && !add("", `\ No newline at end of file`)) {
+				return lines
+			}
+		}
+	}
+	return lines
+}
+
+// hunkHeader is a hunk's "@@ -from,n +to,m @@" line, written as
+// udiff.Unified writes it.
+func hunkHeader(h *udiff.Hunk) string {
+	fromCount, toCount := 0, 0
+	for _, l := range h.Lines {
+		if l.Kind != udiff.Insert {
+			fromCount++
+		}
+		if l.Kind != udiff.Delete {
+			toCount++
+		}
+	}
+	side := func(sign string, line, count int) string {
+		switch {
+		case count > 1:
+			return fmt.Sprintf(" %s%d,%d", sign, line, count)
+		case line == 1 && count == 0:
+			return " " + sign + "0,0"
+		default:
+			return fmt.Sprintf(" %s%d", sign, line)
+		}
+	}
+	return "@@" + side("-", h.FromLine, fromCount) + side("+", h.ToLine, toCount) + " @@"
 }
 
 // isText reports whether b looks like text: valid UTF-8 without NUL bytes.

@@ -239,3 +239,100 @@ func TestRunningRunLogTailsLive(t *testing.T) {
 		t.Errorf("the stream goes on after the end: %q", e)
 	}
 }
+
+// TestFilesThatWouldSwellArePagedWithinBounds opens files and diffs
+// crafted to blow up when pretty-printed or diffed: each page answers in
+// time and stays small.
+func TestFilesThatWouldSwellArePagedWithinBounds(t *testing.T) {
+	t.Parallel()
+	env := testenv.New(t)
+	// 20 KB of nested arrays: 200 MB once indented.
+	nested := strings.Repeat("[", 10000) + strings.Repeat("]", 10000)
+	// Shallow and valid, just under 1 MiB: about 95 MB once indented.
+	wide := strings.Repeat("[", 90) + "0" + strings.Repeat(",0", 520000) + strings.Repeat("]", 90)
+	// Two different texts of nearly 1 MiB: 140,000 lines of diff.
+	var oldText, newText strings.Builder
+	for i := 0; oldText.Len() < 1<<20-32; i++ {
+		fmt.Fprintf(&oldText, "line %07d a\n", i)
+		fmt.Fprintf(&newText, "line %07d b\n", i)
+	}
+	// 60 KB, 3 MB indented: more than a diff takes.
+	shallow := func(n string) string {
+		return strings.Repeat("[", 50) + n + strings.Repeat(","+n, 30000) + strings.Repeat("]", 50)
+	}
+	// Fewer lines, but longer: 2 MB of diff.
+	oldLong, newLong := strings.Repeat(strings.Repeat("a", 999)+"\n", 1000), strings.Repeat(strings.Repeat("b", 999)+"\n", 1000)
+	v1 := addArchivedRun(t, env, "gold", "202611/25_101000", map[string]string{"nested.json": nested, "wide.json": wide,
+		"lines.txt": oldText.String(), "long.txt": oldLong, "shallow.json": shallow("0"), "deep.json": strings.Repeat("[", 2000) + strings.Repeat("]", 2000)})
+	v2 := addArchivedRun(t, env, "gold", "202611/25_101010", map[string]string{"lines.txt": newText.String(), "long.txt": newLong,
+		"deep.json": "[]", "shallow.json": shallow("1")})
+	addUser(t, env, "vera", "viewer password", webui.RoleViewer)
+	b := newBrowser(t, console(t, env))
+	if b.login("vera", "viewer password") != 303 {
+		t.Fatal("login failed")
+	}
+
+	for _, tt := range []struct {
+		desc, path string
+		maxBody    int
+		want       string
+	}{
+		{"deeply nested JSON", fmt.Sprintf("/runs/%d/file?name=nested.json", v1), 1 << 20, "shown as is: too deeply nested to pretty-print"},
+		{"JSON too large indented", fmt.Sprintf("/runs/%d/file?name=wide.json", v1), 2 << 20, "[[[[0,0,0,0"},
+		{"diff of two different 1 MiB files", fmt.Sprintf("/tasks/gold/diff?a=%d&b=%d&file=lines.txt", v1, v2), 3 << 20,
+			"diff cut at 5000 lines; download both versions"},
+		{"diff of long lines", fmt.Sprintf("/tasks/gold/diff?a=%d&b=%d&file=long.txt", v1, v2), 3 << 20, "diff cut at"},
+		{"diff of JSON too large indented", fmt.Sprintf("/tasks/gold/diff?a=%d&b=%d&file=shallow.json", v1, v2), 1 << 20,
+			"compared as is: too large to pretty-print"},
+		{"diff of deeply nested JSON", fmt.Sprintf("/tasks/gold/diff?a=%d&b=%d&file=deep.json", v1, v2), 1 << 20,
+			"compared as is: too deeply nested to pretty-print"},
+	} {
+		a, ok := getWithin(b, tt.path, 20*time.Second, 8<<20)
+		switch {
+		case !ok:
+			t.Errorf("%s: no answer within 20 s", tt.desc)
+		case a.err != nil || a.code != 200:
+			t.Errorf("%s: %d %v, want 200", tt.desc, a.code, a.err)
+		case a.cut || len(a.body) > tt.maxBody:
+			t.Errorf("%s: a page of %d bytes (cut: %t), want at most %d", tt.desc, len(a.body), a.cut, tt.maxBody)
+		case !strings.Contains(a.body, tt.want):
+			t.Errorf("%s: the page lacks %q", tt.desc, tt.want)
+		case strings.Contains(a.body, "[\n  ["):
+			t.Errorf("%s: pretty-printed anyway", tt.desc)
+		}
+		if n := strings.Count(a.body, `<span class="add">`) + strings.Count(a.body, `<span class="del">`); n > 5000 {
+			t.Errorf("%s: %d changed lines shown, want at most 5000", tt.desc, n)
+		}
+	}
+}
+
+func TestANamedPipeInPlaceOfAnArchivedFileIsRefusedWithoutHanging(t *testing.T) {
+	t.Parallel()
+	env := testenv.New(t)
+	v1 := addArchivedRun(t, env, "gold", "202611/25_101000", map[string]string{"prices.txt": "1\n"})
+	v2 := addArchivedRun(t, env, "gold", "202611/25_101010", map[string]string{"prices.txt": "2\n"})
+	p := filepath.Join(env.Config.TasksDir, "gold", "history", "202611", "25_101010", "prices.txt")
+	addUser(t, env, "vera", "viewer password", webui.RoleViewer)
+	b := newBrowser(t, console(t, env))
+	if b.login("vera", "viewer password") != 303 {
+		t.Fatal("login failed")
+	}
+	if err := os.Remove(p); err != nil {
+		t.Fatal(err)
+	}
+	mkfifo(t, p) // after console: its cleanup lets a hung request go before the server shuts down
+	for _, path := range []string{
+		fmt.Sprintf("/runs/%d/file?name=prices.txt", v2),
+		fmt.Sprintf("/runs/%d/file?name=prices.txt&download=1", v2),
+		fmt.Sprintf("/tasks/gold/diff?a=%d&b=%d&file=prices.txt", v1, v2),
+	} {
+		a, ok := getWithin(b, path, 5*time.Second, 1<<20)
+		if !ok {
+			t.Errorf("GET %s: no answer within 5 s", path)
+			continue
+		}
+		if a.err != nil || a.code != 404 || !strings.Contains(a.body, "not a regular file") {
+			t.Errorf("GET %s: %d %v, want 404 and why", path, a.code, a.err)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -22,10 +23,21 @@ const logChunk = 64 << 10
 // inside its task's folder.
 var errOutside = fiber.NewError(fiber.StatusNotFound, "no such file in the task's folder")
 
+// errNotRegular is returned for a path that leads to a folder, a named
+// pipe, a device or a socket rather than a file.
+var errNotRegular = fiber.NewError(fiber.StatusNotFound, "not a regular file")
+
+// errFileGone is returned for a file that is not there: a log the task
+// has not written yet, or a file deleted since its row was written.
+var errFileGone = fiber.NewError(fiber.StatusNotFound, "the file is gone (deleted or on another host's disk)")
+
 // openInTask opens a file of a task by a path relative to the tasks root,
 // as the run rows store them ("<task>/logs/…"). It goes through os.Root on
 // the task's folder, so "..", absolute paths and symbolic links leading
-// out of the folder are refused whatever the database says.
+// out of the folder are refused whatever the database says. The open does
+// not block (a named pipe in place of a log would otherwise hold the
+// request until something writes to it), and anything but a regular file
+// is refused before a byte is read.
 func (s *Server) openInTask(taskName, rel string) (*os.File, error) {
 	layout := tasktype.Layout{Root: s.opts.TasksDir}
 	dir, err := layout.TaskDir(taskName)
@@ -41,16 +53,16 @@ func (s *Server) openInTask(taskName, rel string) (*os.File, error) {
 		return nil, errOutside
 	}
 	defer root.Close()
-	f, err := root.Open(inner)
+	f, err := root.OpenFile(inner, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fiber.NewError(fiber.StatusNotFound, "the file is gone (deleted or on another host's disk)")
+			return nil, errFileGone
 		}
 		return nil, errOutside
 	}
 	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
 		f.Close()
-		return nil, errOutside
+		return nil, errNotRegular
 	}
 	return f, nil
 }

@@ -3,10 +3,14 @@ package webui_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/schetask/schetask/internal/testenv"
 	"github.com/schetask/schetask/webui"
@@ -92,6 +96,98 @@ func TestLogsAreShownPagedDownloadedAndConfinedToTheTaskFolder(t *testing.T) {
 	for _, p := range []string{"/runs/..%2f..%2fetc%2fpasswd/log", "/runs/%2e%2e/log", "/runs/1%252f..%252f/log", "/runs/-1/log"} {
 		if code, body, _ := b.do("GET", p, nil); code != 404 || strings.Contains(body, "root:") {
 			t.Errorf("GET %s: %d, want 404", p, code)
+		}
+	}
+}
+
+// answer is what a request got back, or that it got nothing in time.
+type answer struct {
+	code int
+	body string
+	// cut says the body was longer than the limit read.
+	cut bool
+	err error
+}
+
+// getWithin sends GET path and reads at most limit bytes of the answer;
+// ok is false when no whole answer (status and body) came within the
+// deadline. The request goes on in the background, so a handler that
+// hangs fails the test instead of hanging it.
+func getWithin(b *browser, path string, within time.Duration, limit int64) (a answer, ok bool) {
+	done := make(chan answer, 1)
+	go func() {
+		req, err := http.NewRequest("GET", b.base+path, nil)
+		if err != nil {
+			done <- answer{err: err}
+			return
+		}
+		req.Header.Set("Accept", "text/html")
+		resp, err := b.c.Do(req)
+		if err != nil {
+			done <- answer{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+		done <- answer{code: resp.StatusCode, body: string(body), cut: int64(len(body)) > limit, err: err}
+	}()
+	select {
+	case a := <-done:
+		return a, true
+	case <-time.After(within):
+		return answer{}, false
+	}
+}
+
+// mkfifo puts a named pipe at p, and lets anything still blocked opening
+// it go when the test ends (call it after console, so that this runs
+// before the server's shutdown, which waits for every request).
+func mkfifo(t *testing.T, p string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(p, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if f, err := os.OpenFile(p, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+			f.Close()
+		}
+	})
+}
+
+func TestANamedPipeInPlaceOfALogIsRefusedWithoutHanging(t *testing.T) {
+	t.Parallel()
+	env := testenv.New(t)
+	rel := "gold/logs/202611/25/101010.log"
+	id := addRun(t, env, "gold", rel)
+	if _, err := env.Store.Pool().Exec(t.Context(), `UPDATE t_task_exec_list SET status = 'failed', exit_code = 1,
+		end_time = now() WHERE id = $1`, id); err != nil {
+		t.Fatal(err)
+	}
+	addUser(t, env, "vera", "viewer password", webui.RoleViewer)
+	b := newBrowser(t, console(t, env))
+	if b.login("vera", "viewer password") != 303 {
+		t.Fatal("login failed")
+	}
+	mkfifo(t, filepath.Join(env.Config.TasksDir, rel))
+	for _, tt := range []struct {
+		path     string
+		wantCode int
+		want     string
+	}{
+		{fmt.Sprintf("/runs/%d", id), 200, "not a regular file"}, // the run page says why there is no log
+		{fmt.Sprintf("/runs/%d/log", id), 404, "not a regular file"},
+		{fmt.Sprintf("/runs/%d/stream?from=0", id), 404, "not a regular file"},
+	} {
+		a, ok := getWithin(b, tt.path, 5*time.Second, 1<<20)
+		if !ok {
+			t.Errorf("GET %s: no answer within 5 s", tt.path)
+			continue
+		}
+		if a.err != nil || a.code != tt.wantCode || !strings.Contains(a.body, tt.want) {
+			t.Errorf("GET %s: %d %v, want %d and %q", tt.path, a.code, a.err, tt.wantCode, tt.want)
 		}
 	}
 }

@@ -78,6 +78,8 @@ type Server struct {
 	comparePassword func(hash, password []byte) error
 	// stop is closed when Run ends, to end live log tails.
 	stop chan struct{}
+	// tails counts the open live log tails (stream.go).
+	tails tailCounts
 }
 
 // New builds the console.

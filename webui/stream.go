@@ -11,6 +11,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -19,23 +20,113 @@ import (
 )
 
 // Live log tails poll the log file and the run's row; they end when the
-// run ends, the client goes, or after maxTail.
+// run ends, the client goes, the session ends, or after maxTail (sooner
+// when the session reaches its maximum age). Every poll of the database
+// is one short query, so a tail never keeps one of the pool's few
+// connections between polls.
 const (
-	tailPoll   = 300 * time.Millisecond
-	tailStatus = time.Second
-	maxTail    = time.Hour
+	tailPoll    = 300 * time.Millisecond
+	tailStatus  = time.Second
+	tailSession = 2 * time.Second
+	// tailKeepalive is how often an idle tail writes a comment; a write
+	// is how a tail learns that its client has gone, freeing its place.
+	tailKeepalive = 2 * time.Second
+	maxTail       = time.Hour
 )
+
+// How many live tails may be open at once, for one user and for the
+// whole console: each polls the disk and the database.
+const (
+	maxTailsPerUser = 4
+	maxTails        = 64
+)
+
+// tailCounts counts a console's open live tails, in all and per user; a
+// user's entry goes when their count falls to zero.
+type tailCounts struct {
+	sync.Mutex
+	all    int
+	byUser map[string]int
+}
+
+// The answers to a tail over a limit. EventSource gives up on a status
+// other than 200, so the browser does not retry them in a loop.
+var (
+	errTooManyUserTails = fiber.NewError(fiber.StatusTooManyRequests,
+		fmt.Sprintf("too many live logs open: at most %d per user; close another tab showing a running run", maxTailsPerUser))
+	errTooManyTails = fiber.NewError(fiber.StatusTooManyRequests,
+		"too many live logs open on this console; try again later or reload the page for the log so far")
+)
+
+// acquireTail takes a place for one more live tail of user, or says why
+// there is none; release gives it back.
+func (s *Server) acquireTail(user string) (release func(), err error) {
+	t := &s.tails
+	t.Lock()
+	defer t.Unlock()
+	switch {
+	case t.byUser[user] >= maxTailsPerUser:
+		return nil, errTooManyUserTails
+	case t.all >= maxTails:
+		return nil, errTooManyTails
+	}
+	if t.byUser == nil {
+		t.byUser = map[string]int{}
+	}
+	t.byUser[user]++
+	t.all++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			t.Lock()
+			defer t.Unlock()
+			if t.byUser[user]--; t.byUser[user] <= 0 {
+				delete(t.byUser, user)
+			}
+			t.all--
+		})
+	}, nil
+}
 
 // streamLog serves GET /runs/:id/stream?from=<offset> as server-sent
 // events: "log" events carry the log's new text (a JSON string, whole
-// lines), and one "end" event carries the run's final status.
+// lines), and one "end" event carries the run's final status. Each event's
+// id is the log's byte offset after it; a browser reconnecting sends the
+// last one as Last-Event-ID and the tail resumes there, so no text comes
+// twice.
 func (s *Server) streamLog(c *fiber.Ctx) error {
 	run, err := s.runParam(c)
 	if err != nil {
 		return err
 	}
 	offset, _ := strconv.ParseInt(c.Query("from"), 10, 64)
+	if last, err := strconv.ParseInt(c.Get("Last-Event-ID"), 10, 64); err == nil {
+		offset = last
+	}
 	offset = max(0, offset)
+	// A log that is there but cannot be read (not a regular file, or
+	// outside the folder) is refused now, as a status EventSource does not
+	// retry; a log not written yet is waited for.
+	if f, err := s.openInTask(run.TaskName, run.LogPath); err == nil {
+		f.Close()
+	} else if !errors.Is(err, errFileGone) {
+		return err
+	}
+	sess, err := s.sessions.Get(c)
+	if err != nil {
+		return fmt.Errorf("session: %w", err)
+	}
+	sessionID := sess.ID()
+	// The tail ends with the session's maximum age too.
+	life := maxTail
+	if loginAt, _ := sess.Get(sessLoginAt).(int64); loginAt > 0 {
+		life = min(life, time.Until(time.UnixMilli(loginAt).Add(s.opts.SessionMaxAge)))
+	}
+	u, _ := c.Locals("user").(currentUser)
+	release, err := s.acquireTail(u.Name)
+	if err != nil {
+		return err
+	}
 	c.Set(fiber.HeaderContentType, "text/event-stream")
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	c.Set("X-Accel-Buffering", "no")
@@ -44,7 +135,8 @@ func (s *Server) streamLog(c *fiber.Ctx) error {
 	c.Context().SetConnectionClose()
 	stop := s.stop
 	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
-		ctx, cancel := context.WithTimeout(context.Background(), maxTail)
+		defer release()
+		ctx, cancel := context.WithTimeout(context.Background(), life)
 		defer cancel()
 		go func() {
 			select {
@@ -53,13 +145,22 @@ func (s *Server) streamLog(c *fiber.Ctx) error {
 			case <-ctx.Done():
 			}
 		}()
-		s.tail(ctx, w, run, offset)
+		s.tail(ctx, w, run, offset, sessionID)
 	})
 	return nil
 }
 
+// sessionAlive reports whether the session a tail was opened in still
+// exists: logging out, its expiry, and any change to its user that ends
+// the user's sessions (disabled, role, password) remove it. An error
+// reading it counts as alive: a database hiccup should not cut every tail.
+func (s *Server) sessionAlive(id string) bool {
+	data, err := s.store.Sessions().Get(id)
+	return err != nil || data != nil
+}
+
 // tail writes the run's log from offset to w as events until the run ends.
-func (s *Server) tail(ctx context.Context, w *bufio.Writer, run tasktype.Run, offset int64) {
+func (s *Server) tail(ctx context.Context, w *bufio.Writer, run tasktype.Run, offset int64, sessionID string) {
 	var f *os.File
 	defer func() {
 		if f != nil {
@@ -69,20 +170,21 @@ func (s *Server) tail(ctx context.Context, w *bufio.Writer, run tasktype.Run, of
 	lastWrite := time.Now()
 	send := func(event string, v any) bool {
 		data, _ := json.Marshal(v)
-		fmt.Fprintf(w, "event: %s\ndata: %s\n\n", event, data)
+		fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", offset, event, data)
 		lastWrite = time.Now()
 		return w.Flush() == nil
 	}
+	buf := make([]byte, logChunk)
 	// flush sends what the log has past offset; at the end of the run it
-	// also sends a last line without its newline.
+	// also sends a last line without its newline. It reports false when
+	// the tail must end: the client went, or the log cannot be read.
 	flush := func(final bool) bool {
 		if f == nil {
 			var err error
 			if f, err = s.openInTask(run.TaskName, run.LogPath); err != nil {
-				return true // not written yet
+				return errors.Is(err, errFileGone) // not written yet
 			}
 		}
-		buf := make([]byte, logChunk)
 		for {
 			n, err := f.ReadAt(buf, offset)
 			chunk := buf[:n]
@@ -94,10 +196,10 @@ func (s *Server) tail(ctx context.Context, w *bufio.Writer, run tasktype.Run, of
 				chunk = nil
 			}
 			if len(chunk) > 0 {
+				offset += int64(len(chunk))
 				if !send("log", strings.ToValidUTF8(string(chunk), "\uFFFD")) {
 					return false
 				}
-				offset += int64(len(chunk))
 			}
 			if n < len(buf) || (err != nil && !errors.Is(err, io.EOF)) {
 				return true
@@ -110,10 +212,16 @@ func (s *Server) tail(ctx context.Context, w *bufio.Writer, run tasktype.Run, of
 	}
 	poll := time.NewTicker(tailPoll)
 	defer poll.Stop()
-	lastCheck := time.Now()
+	lastCheck, lastSession := time.Now(), time.Now()
 	for {
 		if !flush(false) {
 			return
+		}
+		if time.Since(lastSession) >= tailSession {
+			lastSession = time.Now()
+			if !s.sessionAlive(sessionID) {
+				return
+			}
 		}
 		if time.Since(lastCheck) >= tailStatus {
 			lastCheck = time.Now()
@@ -125,7 +233,7 @@ func (s *Server) tail(ctx context.Context, w *bufio.Writer, run tasktype.Run, of
 				return
 			}
 		}
-		if time.Since(lastWrite) >= 15*time.Second { // find out whether the client is still there
+		if time.Since(lastWrite) >= tailKeepalive {
 			lastWrite = time.Now()
 			if _, err := w.WriteString(": keepalive\n\n"); err != nil || w.Flush() != nil {
 				return
