@@ -93,6 +93,10 @@ func New(st *store.Store, logger *slog.Logger, opts Options) (*Server, error) {
 	if opts.SessionMaxAge <= 0 {
 		opts.SessionMaxAge = 7 * 24 * time.Hour
 	}
+	// Bad single sign-on settings stop the start rather than every sign-in.
+	if err := CheckOIDC(opts.OIDC); err != nil {
+		return nil, fmt.Errorf("single sign-on: %w", err)
+	}
 	tmpl, err := template.New("").Funcs(template.FuncMap{
 		"ts": func(t *time.Time) string {
 			if t == nil {
