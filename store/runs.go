@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -226,11 +227,83 @@ func (s *Store) ListRuns(ctx context.Context, taskName string, limit int) ([]tas
 		WHERE $1 = '' OR task_name = $1 ORDER BY start_time DESC, id DESC LIMIT $2`, taskName, limit)
 }
 
-// ArchivedRuns returns a task's runs that archived a publish folder,
-// newest first: the task's history versions.
-func (s *Store) ArchivedRuns(ctx context.Context, taskName string, limit int) ([]tasktype.Run, error) {
-	return s.queryRuns(ctx, "archived runs", `SELECT `+runColumns+` FROM t_task_exec_list
-		WHERE task_name = $1 AND history_path <> '' ORDER BY start_time DESC, id DESC LIMIT $2`, taskName, limit)
+// HistoryPage selects one page of a task's history versions, newest
+// first: the newest, or those just older or just newer than a cursor.
+type HistoryPage struct {
+	// Older asks for the versions older than it (the next page), Newer
+	// for those newer than it (the previous page); at most one is set.
+	Older, Newer *RunCursor
+	// Limit is the page size.
+	Limit int
+}
+
+// archivedWhere selects a task's runs that archived a publish folder.
+const archivedWhere = `task_name = $1 AND history_path <> ''`
+
+// ArchivedRuns returns one page of a task's runs that archived a publish
+// folder (its history versions), newest first, with the cursors of the
+// pages of older and of newer versions (nil when there are none). Pages
+// are kept by key (start time, id), like SearchRuns, so every version is
+// on exactly one page however many there are.
+func (s *Store) ArchivedRuns(ctx context.Context, taskName string, p HistoryPage) (runs []tasktype.Run, older, newer *RunCursor, err error) {
+	if p.Limit <= 0 || p.Limit > 500 {
+		p.Limit = 50
+	}
+	what := fmt.Sprintf("archived runs of %q", taskName)
+	if p.Newer != nil {
+		runs, err = s.queryRuns(ctx, what, `SELECT `+runColumns+` FROM t_task_exec_list WHERE `+archivedWhere+`
+			AND (start_time, id) > ($2, $3) ORDER BY start_time, id LIMIT $4`,
+			taskName, p.Newer.StartTime, p.Newer.ID, p.Limit+1)
+		slices.Reverse(runs)
+	} else {
+		var after []any
+		cond := ""
+		if p.Older != nil {
+			cond, after = ` AND (start_time, id) < ($3, $4)`, []any{p.Older.StartTime, p.Older.ID}
+		}
+		runs, err = s.queryRuns(ctx, what, `SELECT `+runColumns+` FROM t_task_exec_list WHERE `+archivedWhere+cond+`
+			ORDER BY start_time DESC, id DESC LIMIT $2`, append([]any{taskName, p.Limit + 1}, after...)...)
+	}
+	if err != nil || len(runs) == 0 {
+		return nil, nil, nil, err
+	}
+	more := len(runs) > p.Limit
+	if more && p.Newer != nil {
+		runs = runs[1:] // the extra one is the newest
+	} else if more {
+		runs = runs[:p.Limit]
+	}
+	first, last := runs[0], runs[len(runs)-1]
+	cursor := func(r tasktype.Run) *RunCursor { return &RunCursor{StartTime: r.StartTime, ID: r.ID} }
+	// One side is known from the extra row; the other is asked.
+	exists := func(cmp string, r tasktype.Run) (bool, error) {
+		var ok bool
+		err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM t_task_exec_list WHERE `+archivedWhere+`
+			AND (start_time, id) `+cmp+` ($2, $3))`, taskName, r.StartTime, r.ID).Scan(&ok)
+		if err != nil {
+			return false, fmt.Errorf("%s: %w", what, err)
+		}
+		return ok, nil
+	}
+	hasOlder, hasNewer := more, more
+	switch {
+	case p.Newer != nil:
+		hasOlder, err = exists("<", last)
+	case p.Older != nil:
+		hasNewer, err = exists(">", first)
+	default:
+		hasNewer = false
+	}
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if hasOlder {
+		older = cursor(last)
+	}
+	if hasNewer {
+		newer = cursor(first)
+	}
+	return runs, older, newer, nil
 }
 
 // RunningRuns returns the task's runs whose row says running.

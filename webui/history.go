@@ -11,11 +11,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/aymanbagabas/go-udiff"
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/schetask/schetask/store"
 	"github.com/schetask/schetask/tasktype"
 )
 
@@ -23,37 +25,111 @@ import (
 // bigger ones are offered for download only.
 const maxViewBytes = 1 << 20
 
-// historyRuns is how many archived versions the history page lists.
-const historyRuns = 200
+// historyRuns is how many archived versions a history page lists.
+const historyRuns = 50
 
 type historyData struct {
 	page
 	Task     string
-	Versions []tasktype.Run
+	Versions []historyRow
 	Files    []string
+	// Older and Newer are the cursors of the pages of older and newer
+	// versions ("" when there are none).
+	Older, Newer string
+	// At is this page's own cursor ("older" or "newer", and its value),
+	// so that picking a version to compare with keeps the page.
+	AtKey, At string
+	// With is the version picked to compare with, nil when none.
+	With *tasktype.Run
+}
+
+// historyRow is one version on the history page.
+type historyRow struct {
+	tasktype.Run
+	// Compare lists the files to diff against the picked version: those
+	// of either (none when no version is picked, or on its own row).
+	Compare []string
 }
 
 // historyPage serves GET /tasks/:name/history: the task's archived
-// versions, newest first, each with its files, and a form to diff two.
+// versions, newest first, a page at a time (?older=… and ?newer=… are
+// page cursors), each with its files, and forms to diff two. ?with=<run>
+// picks a version to compare with: every row then links its diff with
+// it, whatever the page, so any two versions can be compared.
 func (s *Server) historyPage(c *fiber.Ctx) error {
 	name := c.Params("name")
 	if tasktype.ValidateName(name) != nil {
 		return fiber.NewError(fiber.StatusNotFound, "no such task")
 	}
-	runs, err := s.store.ArchivedRuns(c.Context(), name, historyRuns)
+	d := historyData{page: s.page(c, name+" history"), Task: name}
+	q := store.HistoryPage{Limit: historyRuns}
+	for _, k := range []struct {
+		key string
+		to  **store.RunCursor
+	}{{"older", &q.Older}, {"newer", &q.Newer}} {
+		v := c.Query(k.key)
+		if v == "" {
+			continue
+		}
+		cur, err := parseHistoryCursor(v)
+		if err != nil {
+			return fiber.NewError(fiber.StatusBadRequest, err.Error())
+		}
+		*k.to, d.AtKey, d.At = cur, k.key, v
+		break
+	}
+	if v := c.Query("with"); v != "" {
+		id, err := strconv.ParseInt(v, 10, 64)
+		var with tasktype.Run
+		if err == nil {
+			with, err = s.store.GetRun(c.Context(), id)
+		}
+		if err != nil || with.TaskName != name || with.HistoryPath == "" {
+			return fiber.NewError(fiber.StatusNotFound, "no such version of this task to compare with")
+		}
+		d.With = &with
+	}
+	runs, older, newer, err := s.store.ArchivedRuns(c.Context(), name, q)
 	if err != nil {
 		return err
 	}
-	var files []string
+	d.Older, d.Newer = formatHistoryCursor(older), formatHistoryCursor(newer)
 	for _, r := range runs {
-		for _, f := range r.PublishedFiles {
-			if !slices.Contains(files, f) {
-				files = append(files, f)
-			}
+		row := historyRow{Run: r}
+		if d.With != nil && r.ID != d.With.ID {
+			row.Compare = unionSorted(d.With.PublishedFiles, r.PublishedFiles)
 		}
+		d.Versions = append(d.Versions, row)
+		d.Files = unionSorted(d.Files, r.PublishedFiles)
 	}
-	slices.Sort(files)
-	return s.render(c, "history.html", historyData{page: s.page(c, name+" history"), Task: name, Versions: runs, Files: files})
+	return s.render(c, "history.html", d)
+}
+
+// unionSorted is the sorted names in a or b, each once.
+func unionSorted(a, b []string) []string {
+	out := slices.Concat(a, b)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// parseHistoryCursor reads a page cursor written by formatHistoryCursor.
+func parseHistoryCursor(v string) (*store.RunCursor, error) {
+	us, id, ok := strings.Cut(v, "_")
+	u, err1 := strconv.ParseInt(us, 10, 64)
+	n, err2 := strconv.ParseInt(id, 10, 64)
+	if !ok || err1 != nil || err2 != nil {
+		return nil, fmt.Errorf("bad page cursor %q", v)
+	}
+	return &store.RunCursor{StartTime: time.UnixMicro(u), ID: n}, nil
+}
+
+// formatHistoryCursor writes a page cursor as "<start, µs since 1970>_<id>"
+// ("" for none), as the run list does.
+func formatHistoryCursor(c *store.RunCursor) string {
+	if c == nil {
+		return ""
+	}
+	return fmt.Sprintf("%d_%d", c.StartTime.UnixMicro(), c.ID)
 }
 
 // archivedFile reads a file a run archived. The file must be one the run's
@@ -152,7 +228,8 @@ func (s *Server) diffPage(c *fiber.Ctx) error {
 		return fiber.NewError(fiber.StatusNotFound, "no such task")
 	}
 	load := func(key string) (tasktype.Run, error) {
-		id, err := strconv.ParseInt(c.Query(key), 10, 64)
+		// A run number as the pages show it ("#123") or bare.
+		id, err := strconv.ParseInt(strings.TrimPrefix(strings.TrimSpace(c.Query(key)), "#"), 10, 64)
 		if err != nil {
 			return tasktype.Run{}, fiber.NewError(fiber.StatusBadRequest, "pick two versions to compare")
 		}
@@ -402,12 +479,38 @@ func hunkHeader(h *udiff.Hunk) string {
 // isText reports whether b looks like text: valid UTF-8 without NUL bytes.
 func isText(b []byte) bool { return utf8.Valid(b) && bytes.IndexByte(b, 0) < 0 }
 
-// downloadName keeps a file name safe inside a Content-Disposition header.
-func downloadName(name string) string {
-	return strings.Map(func(r rune) rune {
+// attachment is the Content-Disposition that downloads a file as name:
+// filename gives an ASCII stand-in, each other character an underscore,
+// and, when that is not name itself, filename* gives name in UTF-8,
+// percent-encoded (RFC 6266, RFC 8187), which browsers prefer.
+func attachment(name string) string {
+	ascii := strings.Map(func(r rune) rune {
 		if r < 0x20 || r == '"' || r == '\\' || r >= 0x7f {
 			return '_'
 		}
 		return r
 	}, name)
+	v := `attachment; filename="` + ascii + `"`
+	if ascii == name {
+		return v
+	}
+	var enc strings.Builder
+	for _, b := range []byte(name) {
+		if isAttrChar(b) {
+			enc.WriteByte(b)
+		} else {
+			fmt.Fprintf(&enc, "%%%02X", b)
+		}
+	}
+	return v + "; filename*=UTF-8''" + enc.String()
+}
+
+// isAttrChar reports whether b may stand for itself in an RFC 8187
+// extended value.
+func isAttrChar(b byte) bool {
+	switch {
+	case 'a' <= b && b <= 'z', 'A' <= b && b <= 'Z', '0' <= b && b <= '9':
+		return true
+	}
+	return strings.IndexByte("!#$&+-.^_`|~", b) >= 0
 }

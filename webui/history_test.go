@@ -4,9 +4,15 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"html"
+	"mime"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -333,6 +339,136 @@ func TestANamedPipeInPlaceOfAnArchivedFileIsRefusedWithoutHanging(t *testing.T) 
 		}
 		if a.err != nil || a.code != 404 || !strings.Contains(a.body, "not a regular file") {
 			t.Errorf("GET %s: %d %v, want 404 and why", path, a.code, a.err)
+		}
+	}
+}
+
+func TestDownloadsKeepNamesThatAreNotASCII(t *testing.T) {
+	t.Parallel()
+	env := testenv.New(t)
+	files := map[string]string{"价格.json": `{"价格":1}`, "plain.txt": "p\n", `say "hi" 😀 100%.txt`: "hi\n"}
+	id := addArchivedRun(t, env, "gold", "202611/25_101000", files)
+	addUser(t, env, "vera", "viewer password", webui.RoleViewer)
+	b := newBrowser(t, console(t, env))
+	if b.login("vera", "viewer password") != 303 {
+		t.Fatal("login failed")
+	}
+	for _, tt := range []struct {
+		name, header string
+	}{
+		{"价格.json", `attachment; filename="__.json"; filename*=UTF-8''%E4%BB%B7%E6%A0%BC.json`},
+		{"plain.txt", `attachment; filename="plain.txt"`},
+		{`say "hi" 😀 100%.txt`, `attachment; filename="say _hi_ _ 100%.txt"; filename*=UTF-8''say%20%22hi%22%20%F0%9F%98%80%20100%25.txt`},
+	} {
+		code, body, h := b.do("GET", fmt.Sprintf("/runs/%d/file?name=%s&download=1", id, url.QueryEscape(tt.name)), nil)
+		if code != 200 || body != files[tt.name] {
+			t.Errorf("download %q: %d %q", tt.name, code, body)
+			continue
+		}
+		cd := h.Get("Content-Disposition")
+		if cd != tt.header {
+			t.Errorf("download %q: Content-Disposition %s, want %s", tt.name, cd, tt.header)
+		}
+		// A client that reads RFC 6266 gets the name back whole.
+		if _, params, err := mime.ParseMediaType(cd); err != nil || params["filename"] != tt.name {
+			t.Errorf("download %q: the header reads as %q (%v)", tt.name, params["filename"], err)
+		}
+	}
+}
+
+var (
+	historyRowID = regexp.MustCompile(`<td><code>[^<]*</code></td><td><a href="/runs/(\d+)">`)
+	historyOlder = regexp.MustCompile(`href="([^"]*)" id="older"`)
+	historyNewer = regexp.MustCompile(`href="([^"]*)" id="newer"`)
+)
+
+// historyWalk follows the history's links named by next from path to the
+// last page, and returns the run ids listed on each page, in order, with
+// the last page's body.
+func historyWalk(t *testing.T, b *browser, path string, next *regexp.Regexp) (pages [][]int64, last string) {
+	t.Helper()
+	for path != "" {
+		code, body, _ := b.do("GET", path, nil)
+		if code != 200 {
+			t.Fatalf("GET %s: %d", path, code)
+		}
+		var ids []int64
+		for _, m := range historyRowID.FindAllStringSubmatch(body, -1) {
+			id, _ := strconv.ParseInt(m[1], 10, 64)
+			ids = append(ids, id)
+		}
+		pages, last, path = append(pages, ids), body, ""
+		if m := next.FindStringSubmatch(body); m != nil {
+			path = html.UnescapeString(m[1])
+		}
+		if len(pages) > 100 {
+			t.Fatal("more than 100 pages")
+		}
+	}
+	return pages, last
+}
+
+func TestHistoryPagesThroughEveryVersionAndDiffsAnyTwo(t *testing.T) {
+	t.Parallel()
+	env := testenv.New(t)
+	var ids []int64 // oldest first
+	for i := range 300 {
+		ids = append(ids, addArchivedRun(t, env, "gold", fmt.Sprintf("202611/25_1%05d", i),
+			map[string]string{"price.txt": fmt.Sprintf("price %d\n", i)}))
+	}
+	addArchivedRun(t, env, "other", "202611/26_100000", map[string]string{"price.txt": "other\n"})
+	newestFirst := slices.Clone(ids)
+	slices.Reverse(newestFirst)
+	oldest, newest := ids[0], ids[len(ids)-1]
+	addUser(t, env, "vera", "viewer password", webui.RoleViewer)
+	b := newBrowser(t, console(t, env))
+	if b.login("vera", "viewer password") != 303 {
+		t.Fatal("login failed")
+	}
+
+	// Older versions →, from the newest to the oldest: each version once.
+	pages, lastPage := historyWalk(t, b, "/tasks/gold/history", historyOlder)
+	if got := slices.Concat(pages...); !slices.Equal(got, newestFirst) {
+		t.Fatalf("walking older: %d pages list %d versions, want all 300 once, newest first", len(pages), len(got))
+	}
+	// ← Newer versions, back from the last page: the same pages.
+	if !strings.Contains(lastPage, `id="newer"`) {
+		t.Fatal("the last page has no link to newer versions")
+	}
+	m := historyNewer.FindStringSubmatch(lastPage)
+	back, _ := historyWalk(t, b, html.UnescapeString(m[1]), historyNewer)
+	slices.Reverse(back)
+	if got := slices.Concat(slices.Concat(back, pages[len(pages)-1:])...); !slices.Equal(got, newestFirst) {
+		t.Errorf("walking newer from the last page: %d versions, want all 300 once", len(got))
+	}
+
+	// Pick the oldest on the last page, walk back to the newest, and
+	// follow its diff link: the two ends of the history compared.
+	compare := regexp.MustCompile(fmt.Sprintf(`href="([^"]*with=%d)" class="compare-with"`, oldest))
+	m = compare.FindStringSubmatch(lastPage)
+	if m == nil {
+		t.Fatal("the oldest version has no compare-with link")
+	}
+	withPages, firstPage := historyWalk(t, b, html.UnescapeString(m[1]), historyNewer)
+	if got := slices.Concat(withPages...); len(got) != 300 {
+		t.Errorf("walking newer while comparing: %d versions, want 300", len(got))
+	}
+	diffWith := regexp.MustCompile(fmt.Sprintf(`href="(/tasks/gold/diff\?a=%d&amp;b=%d&amp;file=price.txt)"`, oldest, newest))
+	m = diffWith.FindStringSubmatch(firstPage)
+	if m == nil {
+		t.Fatalf("the newest version has no diff link with the oldest:\n%s", firstPage)
+	}
+	for _, path := range []string{html.UnescapeString(m[1]),
+		fmt.Sprintf("/tasks/gold/diff?a=%%23%d&b=%d&file=price.txt", newest, oldest)} { // typed in the form
+		code, page, _ := b.do("GET", path, nil)
+		if code != 200 || !strings.Contains(page, `<span class="del">-price 0</span>`) || !strings.Contains(page, `<span class="add">&#43;price 299</span>`) {
+			t.Errorf("GET %s: %d, want the diff of the oldest and newest versions", path, code)
+		}
+	}
+
+	for _, path := range []string{"/tasks/gold/history?older=x", fmt.Sprintf("/tasks/other/history?with=%d", oldest)} {
+		if code, _, _ := b.do("GET", path, nil); code != 400 && code != 404 {
+			t.Errorf("GET %s: %d, want refused", path, code)
 		}
 	}
 }

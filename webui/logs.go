@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"strconv"
 	"strings"
 	"syscall"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -67,18 +69,42 @@ func (s *Server) openInTask(taskName, rel string) (*os.File, error) {
 	return f, nil
 }
 
-// logView is one chunk of a run's log, cut at line boundaries.
+// logView is one page of a run's log, cut at line boundaries.
 type logView struct {
-	Text             string
-	Size             int64
+	Text string
+	Size int64
+	// Start and End are the page's byte offsets: "← earlier" shows the
+	// page that ends at Start (?before=Start), "later →" the one that
+	// starts at End (?log=End), so pages join exactly both ways.
 	Start, End       int64
-	Prev, Next       int64
 	HasPrev, HasNext bool
 	Missing          string
 }
 
-// readLog reads the chunk of the log at offset (-1: the end).
-func (s *Server) readLog(run tasktype.Run, offset int64) (logView, error) {
+// logAt is the page of a log a request asks for: the one starting at
+// offset (?log=N), or the one ending there (?before=N, and the end of
+// the log when neither is given).
+type logAt struct {
+	offset   int64
+	backward bool
+}
+
+// logEnd asks for the last page of a log.
+var logEnd = logAt{offset: math.MaxInt64, backward: true}
+
+// logOffset reads which page of the log the run page shows.
+func logOffset(c *fiber.Ctx) logAt {
+	if n, err := strconv.ParseInt(c.Query("before"), 10, 64); err == nil && n >= 0 {
+		return logAt{offset: n, backward: true}
+	}
+	if n, err := strconv.ParseInt(c.Query("log"), 10, 64); err == nil && n >= 0 {
+		return logAt{offset: n}
+	}
+	return logEnd
+}
+
+// readLog reads the page of the run's log that at asks for.
+func (s *Server) readLog(run tasktype.Run, at logAt) (logView, error) {
 	var v logView
 	f, err := s.openInTask(run.TaskName, run.LogPath)
 	if err != nil {
@@ -94,34 +120,112 @@ func (s *Server) readLog(run tasktype.Run, offset int64) (logView, error) {
 	if err != nil {
 		return v, err
 	}
-	v.Size = fi.Size()
-	if offset < 0 || offset > v.Size {
-		offset = max(0, v.Size-logChunk)
+	size := fi.Size()
+	if !at.backward && at.offset > size {
+		at = logEnd
 	}
-	buf := make([]byte, min(logChunk, v.Size-offset))
-	n, err := f.ReadAt(buf, offset)
+	at.offset = min(at.offset, size)
+	// One read covers what finding the page's two ends needs: half a
+	// page before the asked offset, to tell a line's start from its
+	// middle, and up to two pages on.
+	lo, hi := max(0, at.offset-logChunk-halfChunk-2), min(size, at.offset+2*logChunk)
+	buf := make([]byte, hi-lo)
+	n, err := f.ReadAt(buf, lo)
 	if err != nil && !errors.Is(err, io.EOF) {
 		return v, fmt.Errorf("read log: %w", err)
 	}
-	buf = buf[:n]
-	// Start on a whole line, unless at the start of the file.
-	if offset > 0 {
-		if i := bytes.IndexByte(buf, '\n'); i >= 0 {
-			buf, offset = buf[i+1:], offset+int64(i)+1
-		}
+	w := logWindow{off: lo, b: buf[:n], size: size}
+	if int64(n) < hi-lo { // cut short since the stat
+		w.size = lo + int64(n)
+		at.offset = min(at.offset, w.size)
 	}
-	end := offset + int64(len(buf))
-	// End on a whole line, unless at the end of the file.
-	if end < v.Size {
-		if i := bytes.LastIndexByte(buf, '\n'); i >= 0 {
-			buf, end = buf[:i+1], offset+int64(i)+1
-		}
+	if at.backward {
+		v.End = w.boundaryFrom(at.offset)
+		v.Start = w.boundaryFrom(max(0, v.End-logChunk))
+	} else {
+		v.Start = w.boundaryFrom(at.offset)
+		v.End = w.pageEnd(v.Start)
 	}
-	v.Text = strings.ToValidUTF8(string(buf), "\uFFFD")
-	v.Start, v.End = offset, end
-	v.HasPrev, v.Prev = offset > 0, max(0, offset-logChunk)
-	v.HasNext, v.Next = end < v.Size, end
+	v.Size = w.size
+	v.Text = strings.ToValidUTF8(string(w.slice(v.Start, v.End)), "\uFFFD")
+	v.HasPrev, v.HasNext = v.Start > 0, v.End < w.size
 	return v, nil
+}
+
+// halfChunk is how far into a line a page may start: a line longer than
+// a page is shown in pieces, and a piece starts at least this far from
+// its line's start.
+const halfChunk = logChunk / 2
+
+// logWindow is the bytes of a log from offset off, in a log of size
+// bytes. Its methods find page boundaries: a line's start, or, in a line
+// longer than halfChunk, a character at least halfChunk into it. Every
+// page starts and ends on one, so a page that ends at an offset and the
+// page that starts there join without a gap or an overlap.
+type logWindow struct {
+	off, size int64
+	b         []byte
+}
+
+// slice is the log's bytes [from, to).
+func (w logWindow) slice(from, to int64) []byte { return w.b[from-w.off : to-w.off] }
+
+// end is the offset just past the window.
+func (w logWindow) end() int64 { return w.off + int64(len(w.b)) }
+
+// runeStart reports whether a character starts at p (past the window:
+// yes, as nothing there can be shown cut).
+func (w logWindow) runeStart(p int64) bool {
+	return p < w.off || p >= w.end() || utf8.RuneStart(w.b[p-w.off])
+}
+
+// runeFrom is the first character start at or after p.
+func (w logWindow) runeFrom(p int64) int64 {
+	for i := 0; i < utf8.UTFMax-1 && p < w.size && !w.runeStart(p); i++ {
+		p++
+	}
+	return min(p, w.size)
+}
+
+// boundaryFrom is the first page boundary at or after p: p itself when
+// it starts a line; else the next line's start, or, in a line longer than
+// halfChunk, the first character at least halfChunk into the line.
+func (w logWindow) boundaryFrom(p int64) int64 {
+	if p <= 0 || p >= w.size {
+		return max(0, min(p, w.size))
+	}
+	back := max(0, p-halfChunk)
+	i := bytes.LastIndexByte(w.slice(back, p), '\n')
+	lineStart := back + int64(i) + 1
+	switch {
+	case i < 0 && back > 0:
+		// The line began more than halfChunk before p: a piece may start here.
+		return w.runeFrom(p)
+	case lineStart == p:
+		return p
+	}
+	piece := w.runeFrom(lineStart + halfChunk)
+	if j := bytes.IndexByte(w.slice(p, min(piece, w.end())), '\n'); j >= 0 {
+		return p + int64(j) + 1
+	}
+	return piece
+}
+
+// pageEnd is where a page starting at boundary start ends: after its
+// last whole line within logChunk bytes, or, when a line runs past them,
+// at the last character start within them.
+func (w logWindow) pageEnd(start int64) int64 {
+	limit := start + logChunk
+	if limit >= w.size {
+		return w.size
+	}
+	if i := bytes.LastIndexByte(w.slice(start, limit), '\n'); i >= 0 {
+		return start + int64(i) + 1
+	}
+	for i := 0; i < utf8.UTFMax-1 && !w.runeStart(limit); i++ {
+		limit--
+	}
+	return limit
 }
 
 // downloadLog sends a run's whole log as a file.
@@ -146,15 +250,7 @@ func (s *Server) sendFile(c *fiber.Ctx, taskName, rel, filename, contentType str
 		f.Close()
 		return err
 	}
-	c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+downloadName(filename)+`"`)
+	c.Set(fiber.HeaderContentDisposition, attachment(filename))
 	c.Set(fiber.HeaderContentType, contentType)
 	return c.SendStream(f, int(fi.Size()))
-}
-
-func logOffset(c *fiber.Ctx) int64 {
-	n, err := strconv.ParseInt(c.Query("log"), 10, 64)
-	if err != nil {
-		return -1
-	}
-	return n
 }

@@ -3,14 +3,18 @@ package webui_test
 import (
 	"context"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/schetask/schetask/internal/testenv"
 	"github.com/schetask/schetask/webui"
@@ -190,4 +194,148 @@ func TestANamedPipeInPlaceOfALogIsRefusedWithoutHanging(t *testing.T) {
 			t.Errorf("GET %s: %d %v, want %d and %q", tt.path, a.code, a.err, tt.wantCode, tt.want)
 		}
 	}
+}
+
+// logPage is one page of a run's log as the run page shows it, with the
+// targets of its "← earlier" and "later →" links ("" when absent).
+type logPage struct{ text, earlier, later string }
+
+var (
+	logText    = regexp.MustCompile(`(?s)<pre class="log" id="log">\n(.*?)</pre>`)
+	logEarlier = regexp.MustCompile(`href="(\?(?:before|log)=\d+)" id="log-earlier"`)
+	logLater   = regexp.MustCompile(`href="(\?log=\d+)" id="log-later"`)
+)
+
+func readLogPage(t *testing.T, b *browser, path string) logPage {
+	t.Helper()
+	code, body, _ := b.do("GET", path, nil)
+	m := logText.FindStringSubmatch(body)
+	if code != 200 || m == nil {
+		t.Fatalf("GET %s: %d, no log shown", path, code)
+	}
+	p := logPage{text: html.UnescapeString(m[1])}
+	if m := logEarlier.FindStringSubmatch(body); m != nil {
+		p.earlier = m[1]
+	}
+	if m := logLater.FindStringSubmatch(body); m != nil {
+		p.later = m[1]
+	}
+	return p
+}
+
+func TestLogPagesJoinExactlyBothWays(t *testing.T) {
+	t.Parallel()
+	env := testenv.New(t)
+	addUser(t, env, "vera", "viewer password", webui.RoleViewer)
+	b := newBrowser(t, console(t, env))
+	if b.login("vera", "viewer password") != 303 {
+		t.Fatal("login failed")
+	}
+	var short strings.Builder
+	for i := range 100000 {
+		fmt.Fprintf(&short, "line %06d\n", i)
+	}
+	// Lines longer than half a page and than a page, in characters of
+	// two to four bytes, and a last line without its newline.
+	cjk := func(n int) string { return strings.Repeat("价格😀é", n) }
+	long := strings.Join([]string{"start", cjk(15000), "x", cjk(4000), "y", cjk(6000), "z" + cjk(100000), "a", "b" + cjk(5000)}, "\n")
+	for _, tt := range []struct {
+		desc, content string
+	}{
+		{"100,000 short lines", short.String()},
+		{"lines longer than a page", long},
+		{"one line of a megabyte", cjk(100000)},
+		{"blank lines", strings.Repeat("\n\n.\n", 50000)},
+		{"an empty log", ""},
+	} {
+		t.Run(tt.desc, func(t *testing.T) {
+			t.Parallel()
+			name := strings.ReplaceAll(tt.desc, " ", "-")
+			rel := "gold/logs/202611/25/" + name + ".log"
+			p := filepath.Join(env.Config.TasksDir, rel)
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, []byte(tt.content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			id := addRun(t, env, "gold", rel)
+			if _, err := env.Store.Pool().Exec(t.Context(), `UPDATE t_task_exec_list SET status = 'succeeded', exit_code = 0,
+				end_time = now() WHERE id = $1`, id); err != nil {
+				t.Fatal(err)
+			}
+			run := fmt.Sprintf("/runs/%d", id)
+
+			// Forward from the start, following every "later →".
+			var forward []string
+			for path := run + "?log=0"; path != ""; {
+				pg := readLogPage(t, b, path)
+				forward = append(forward, pg.text)
+				if len(forward) > 1000 {
+					t.Fatal("more than 1000 pages")
+				}
+				path = ""
+				if pg.later != "" {
+					path = run + html.UnescapeString(pg.later)
+				}
+			}
+			// Backward from the end, following every "← earlier".
+			var backward []string
+			for path := run; path != ""; {
+				pg := readLogPage(t, b, path)
+				backward = append(backward, pg.text)
+				if len(backward) > 1000 {
+					t.Fatal("more than 1000 pages")
+				}
+				path = ""
+				if pg.earlier != "" {
+					path = run + html.UnescapeString(pg.earlier)
+				}
+			}
+			slices.Reverse(backward)
+			for dir, pages := range map[string][]string{"forward": forward, "backward": backward} {
+				if got := strings.Join(pages, ""); got != tt.content {
+					t.Errorf("%s: %d pages join into %d bytes, want the log's %d, each line once and in order (first difference at %d)",
+						dir, len(pages), len(got), len(tt.content), firstDifference(got, tt.content))
+				}
+				for i, text := range pages {
+					if len(text) > 64<<10 {
+						t.Errorf("%s: page %d holds %d bytes, more than a page", dir, i, len(text))
+					}
+					if strings.ContainsRune(text, utf8.RuneError) {
+						t.Errorf("%s: page %d has a character cut in two", dir, i)
+					}
+				}
+			}
+		})
+	}
+
+	// An offset typed by hand: a line's start is where the page starts,
+	// anywhere else the page starts at the next line.
+	rel := "gold/logs/202611/25/typed.log"
+	if err := os.MkdirAll(filepath.Join(env.Config.TasksDir, filepath.Dir(rel)), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(env.Config.TasksDir, rel), []byte(short.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	id := addRun(t, env, "gold", rel)
+	for _, tt := range []struct {
+		offset int
+		want   string
+	}{{0, "line 000000\n"}, {12 * 1884, "line 001884\n"}, {12*1884 - 1, "line 001884\n"}, {12*1884 + 1, "line 001885\n"}} {
+		if pg := readLogPage(t, b, fmt.Sprintf("/runs/%d?log=%d", id, tt.offset)); !strings.HasPrefix(pg.text, tt.want) {
+			t.Errorf("?log=%d starts with %.20q, want %q", tt.offset, pg.text, tt.want)
+		}
+	}
+}
+
+// firstDifference is the first byte offset where a and b differ.
+func firstDifference(a, b string) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -89,8 +90,8 @@ func (s *Server) acquireTail(user string) (release func(), err error) {
 }
 
 // streamLog serves GET /runs/:id/stream?from=<offset> as server-sent
-// events: "log" events carry the log's new text (a JSON string, whole
-// lines), and one "end" event carries the run's final status. Each event's
+// events: "log" events carry the log's new text (a JSON string of whole
+// lines; a line longer than a chunk comes in pieces of whole characters), and one "end" event carries the run's final status. Each event's
 // id is the log's byte offset after it; a browser reconnecting sends the
 // last one as Last-Event-ID and the tail resumes there, so no text comes
 // twice.
@@ -188,12 +189,16 @@ func (s *Server) tail(ctx context.Context, w *bufio.Writer, run tasktype.Run, of
 		for {
 			n, err := f.ReadAt(buf, offset)
 			chunk := buf[:n]
-			if n == len(buf) || final {
-				// send as is
-			} else if i := bytes.LastIndexByte(chunk, '\n'); i >= 0 {
-				chunk = chunk[:i+1]
-			} else {
-				chunk = nil
+			switch lastLF := bytes.LastIndexByte(chunk, '\n'); {
+			case final && n < len(buf):
+				// the rest of the log: send as is
+			case lastLF >= 0:
+				chunk = chunk[:lastLF+1]
+			case n == len(buf):
+				// A line longer than a chunk goes in pieces of whole characters.
+				chunk = wholeRunes(chunk)
+			default:
+				chunk = nil // wait for the line's end
 			}
 			if len(chunk) > 0 {
 				offset += int64(len(chunk))
@@ -245,4 +250,19 @@ func (s *Server) tail(ctx context.Context, w *bufio.Writer, run tasktype.Run, of
 		case <-poll.C:
 		}
 	}
+}
+
+// wholeRunes is b without an incomplete character at its end, so that a
+// chunk cut from a log never splits one; b as is when its end is not an
+// incomplete UTF-8 sequence.
+func wholeRunes(b []byte) []byte {
+	for i := len(b) - 1; i >= 0 && i >= len(b)-utf8.UTFMax; i-- {
+		if utf8.RuneStart(b[i]) {
+			if !utf8.FullRune(b[i:]) && i > 0 {
+				return b[:i]
+			}
+			return b
+		}
+	}
+	return b
 }

@@ -2,6 +2,7 @@ package webui_test
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/schetask/schetask/internal/testenv"
 	"github.com/schetask/schetask/store"
@@ -263,5 +265,96 @@ func TestLiveLogEndsSoonAfterItsSessionEnds(t *testing.T) {
 			default:
 			}
 		})
+	}
+}
+
+// readAllEvents reads a stream's events until the server ends it; unlike
+// openStream it takes events of any length.
+func readAllEvents(t *testing.T, b *browser, path string) []sseEvent {
+	t.Helper()
+	req, err := http.NewRequest("GET", b.base+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := b.c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %d", path, resp.StatusCode)
+	}
+	done := time.AfterFunc(30*time.Second, func() { resp.Body.Close() })
+	defer done.Stop()
+	var events []sseEvent
+	var ev sseEvent
+	r := bufio.NewReader(resp.Body)
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return events
+		}
+		line = strings.TrimSuffix(line, "\n")
+		switch {
+		case line == "":
+			if ev.Data != "" {
+				events = append(events, ev)
+			}
+			ev = sseEvent{ID: ev.ID}
+		case strings.HasPrefix(line, "id: "):
+			ev.ID = strings.TrimPrefix(line, "id: ")
+		case strings.HasPrefix(line, "event: "):
+			ev.Event = strings.TrimPrefix(line, "event: ")
+		case strings.HasPrefix(line, "data: "):
+			ev.Data = strings.TrimPrefix(line, "data: ")
+		}
+	}
+}
+
+func TestLiveLogSendsWholeCharacters(t *testing.T) {
+	t.Parallel()
+	env := testenv.New(t)
+	// About 800,000 characters of three and four bytes, in lines of many
+	// lengths, one of them longer than a chunk.
+	var log strings.Builder
+	for i := 0; log.Len() < 2600<<10; i++ {
+		log.WriteString(strings.Repeat("价格😀", i%200))
+		log.WriteString("\n")
+		if i == 500 {
+			log.WriteString(strings.Repeat("汇率🚀", 40000) + "\n")
+		}
+	}
+	content := log.String()
+	id := runningRunWithLog(t, env, "101010", content)
+	if _, err := env.Store.Pool().Exec(t.Context(), `UPDATE t_task_exec_list SET status = 'succeeded', exit_code = 0,
+		end_time = now() WHERE id = $1`, id); err != nil {
+		t.Fatal(err)
+	}
+	addUser(t, env, "vera", "viewer password", webui.RoleViewer)
+	b := newBrowser(t, console(t, env))
+	if b.login("vera", "viewer password") != 303 {
+		t.Fatal("login failed")
+	}
+	events := readAllEvents(t, b, fmt.Sprintf("/runs/%d/stream?from=0", id))
+	var got strings.Builder
+	cut := 0
+	for _, e := range events {
+		if e.Event != "log" {
+			continue
+		}
+		var text string
+		if err := json.Unmarshal([]byte(e.Data), &text); err != nil {
+			t.Fatalf("event %.40q: %v", e.Data, err)
+		}
+		cut += strings.Count(text, "\uFFFD")
+		got.WriteString(text)
+	}
+	if len(events) == 0 || events[len(events)-1].Event != "end" {
+		t.Fatalf("the stream did not end with the run (%d events)", len(events))
+	}
+	if cut > 0 || got.String() != content {
+		t.Errorf("received %d characters with %d U+FFFD, want the log's %d characters as they are",
+			utf8.RuneCountInString(got.String()), cut, utf8.RuneCountInString(content))
 	}
 }
