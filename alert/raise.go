@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -79,6 +81,12 @@ type Raiser struct {
 	Logger        *slog.Logger
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// Channels are the channels configured on the workers
+	// (ConfiguredChannels). An alert the repeat limit lets through but
+	// no channel would carry, for the task's route, is recorded as not
+	// sent, with the reason under NoChannel in its deliveries, and not
+	// dispatched. Nil means not known: every such alert is dispatched.
+	Channels []string
 }
 
 // Excerpt sizes: what a chat message can hold comfortably.
@@ -99,15 +107,23 @@ func (r *Raiser) Raise(ctx context.Context, ev Event) (Raised, error) {
 	if r.Now != nil {
 		now = r.Now()
 	}
-	row, _, err := r.Store.RecordAlert(ctx, ev.Key, ev.TaskName, string(ev.Kind.Topic()),
+	nowhere, err := r.noChannel(ctx, ev.TaskName)
+	if err != nil {
+		return Raised{}, fmt.Errorf("raise alert: %w", err)
+	}
+	undelivered := false
+	row, created, err := r.Store.RecordAlert(ctx, ev.Key, ev.TaskName, string(ev.Kind.Topic()),
 		func(st store.AlertState) (store.AlertState, *store.NewAlert) {
+			// The repeat limit paces alerts whether or not a channel
+			// carries them: its state moves the same either way.
 			next, d := Decide(State(st), ev.Kind, now, r.RepeatEvery)
 			if !d.Record {
 				return store.AlertState(next), nil
 			}
+			undelivered = d.Send && nowhere != ""
 			na := &store.NewAlert{Kind: string(ev.Kind), Title: title(ev, d.Repeat), Body: ev.Text,
 				ExitCode: ev.ExitCode, Excerpt: Excerpt(ev.Stderr, excerptLines, excerptWidth),
-				Sent: d.Send, Repeat: d.Repeat, Suppressed: d.Suppressed}
+				Sent: d.Send && !undelivered, Repeat: d.Repeat, Suppressed: d.Suppressed}
 			if ev.RunID != 0 {
 				na.ExecID = &ev.RunID
 			}
@@ -121,6 +137,13 @@ func (r *Raiser) Raise(ctx context.Context, ev Event) (Raised, error) {
 	}
 	res := Raised{AlertID: row.ID, Sent: row.Sent}
 	log := r.logger().With(slog.String("task", ev.TaskName), slog.String("kind", string(ev.Kind)), slog.Int64("alert", row.ID))
+	if created && undelivered {
+		log.Warn("alert not sent: no channel carries it", slog.String("title", row.Title), slog.String("why", nowhere))
+		if err := r.Store.RecordDelivery(ctx, row.ID, NoChannel, store.Delivery{At: now.UTC(), Error: nowhere}); err != nil {
+			return res, fmt.Errorf("raise alert: %w", err)
+		}
+		return res, nil
+	}
 	if !row.Sent {
 		log.Info("alert held back by the repeat limit", slog.String("title", row.Title))
 		return res, nil
@@ -132,6 +155,85 @@ func (r *Raiser) Raise(ctx context.Context, ev Event) (Raised, error) {
 		log.Warn("alert recorded; delivery will be started later", slog.Any("error", err))
 	}
 	return res, nil
+}
+
+// NoChannel is the key, in an alert's deliveries, of the reason no
+// channel carried it; no channel has this name.
+const NoChannel = "none"
+
+// noChannel says why no configured channel would carry an alert of the
+// named task (its own limit, or nothing configured), or "" when one would
+// or the configured channels are not known.
+func (r *Raiser) noChannel(ctx context.Context, taskName string) (string, error) {
+	if r.Channels == nil {
+		return "", nil
+	}
+	if len(r.Channels) == 0 {
+		return "no channel configured", nil
+	}
+	t, err := r.Store.GetTask(ctx, taskName)
+	if errors.Is(err, store.ErrTaskNotFound) {
+		t, _, err = r.Store.DeletedTask(ctx, taskName)
+		if errors.Is(err, store.ErrTaskNotFound) {
+			return "", nil // the configured channels take it
+		}
+	}
+	if err != nil {
+		return "", err
+	}
+	route := Route{Channels: t.AlertChannels}
+	for _, c := range r.Channels {
+		if route.Uses(c) {
+			return "", nil
+		}
+	}
+	return fmt.Sprintf("no channel configured among those the task allows (%s; configured: %s)",
+		strings.Join(t.AlertChannels, ", "), strings.Join(r.Channels, ", ")), nil
+}
+
+// ConfiguredChannels names the channels cfg turns on, as notify.FromConfig
+// builds them (a test there holds the two together).
+func ConfiguredChannels(cfg config.Config) []string {
+	names := []string{}
+	if cfg.Slack.Enabled() {
+		names = append(names, "slack")
+	}
+	if cfg.Email.Enabled() {
+		names = append(names, "email")
+	}
+	if cfg.Webhook.Enabled() {
+		names = append(names, "webhook")
+	}
+	return names
+}
+
+// DeliveryState says, for the console, what became of a recorded alert:
+// held back by the repeat limit, not sent for want of a channel, or sent,
+// with each channel's outcome as far as it is known.
+func DeliveryState(a store.AlertRow) string {
+	if !a.Sent {
+		if d, ok := a.Deliveries[NoChannel]; ok {
+			return "not sent: " + d.Error
+		}
+		return "held back"
+	}
+	var sent, failed []string
+	for _, ch := range slices.Sorted(maps.Keys(a.Deliveries)) {
+		if a.Deliveries[ch].Error != "" {
+			failed = append(failed, ch)
+		} else {
+			sent = append(sent, ch)
+		}
+	}
+	switch {
+	case len(sent) == 0 && len(failed) == 0:
+		return "sending"
+	case len(failed) == 0:
+		return "yes: " + strings.Join(sent, ", ")
+	case len(sent) == 0:
+		return "failed: " + strings.Join(failed, ", ")
+	}
+	return "yes: " + strings.Join(sent, ", ") + "; failed: " + strings.Join(failed, ", ")
 }
 
 func title(ev Event, repeat bool) string {
@@ -280,5 +382,6 @@ func NewRaiser(cfg config.Config, st *store.Store, c client.Client, logger *slog
 	return &Raiser{Store: st, Client: c, TaskQueue: cfg.TaskQueue, WorkflowIDPrefix: cfg.ScheduleIDPrefix,
 		RepeatEvery: cfg.AlertRepeatInterval, RetryMaxInterval: cfg.AlertRetryMaxInterval,
 		GiveUpAfter: cfg.AlertGiveUpAfter, ConsoleURL: cfg.ConsoleURL, TemporalUIURL: cfg.TemporalUIURL,
-		Namespace: cfg.TemporalNamespace, Logger: logger.With(slog.String("component", "alert"))}
+		Namespace: cfg.TemporalNamespace, Logger: logger.With(slog.String("component", "alert")),
+		Channels: ConfiguredChannels(cfg)}
 }

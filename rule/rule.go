@@ -21,10 +21,16 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
+
+	"github.com/schetask/schetask/tasktype"
 )
 
 // ErrInvalid is wrapped by every parse error.
 var ErrInvalid = errors.New("invalid rule")
+
+// ErrNeverFires is wrapped, with ErrInvalid, by the error of a rule whose
+// fields are each fine but never meet on a real date ("0 0 30 2 *").
+var ErrNeverFires = errors.New("never fires")
 
 type fieldKind int
 
@@ -62,8 +68,60 @@ type Rule struct {
 	domStar, dowStar bool
 }
 
-// Parse parses a rule of 5 fields, or 6 with seconds first.
+// Parse parses a rule of 5 fields, or 6 with seconds first. A rule that
+// can never fire is refused like a bad field.
 func Parse(text string) (Rule, error) {
+	r, err := parseFields(text)
+	if err != nil {
+		return Rule{}, err
+	}
+	if why := r.neverFires(); why != "" {
+		return Rule{}, fmt.Errorf("%w %q: %w: %s", ErrInvalid, r.text, ErrNeverFires, why)
+	}
+	return r, nil
+}
+
+// daysIn is the most days each month has (February 29 in leap years).
+var daysIn = [13]int{0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}
+
+// neverFires says why no date matches the rule's day and month fields, or
+// "" when one does. Hours, minutes and seconds always meet (even in a DST
+// gap the fire moves to the next instant), and a restricted day of week
+// matches some day of every month, so only day of month against month
+// can fail, when day of week does not rescue it.
+func (r Rule) neverFires() string {
+	if r.domStar || !r.dowStar {
+		return ""
+	}
+	for _, m := range r.sets[month] {
+		if r.sets[dom][0] <= daysIn[m] {
+			return ""
+		}
+	}
+	var months, days []string
+	for _, m := range r.sets[month] {
+		months = append(months, time.Month(m).String())
+	}
+	for _, d := range r.sets[dom] {
+		days = append(days, strconv.Itoa(d))
+	}
+	verb := "has"
+	if len(months) > 1 {
+		verb = "have"
+	}
+	return fmt.Sprintf("%s %s no day %s", join(months, "and"), verb, join(days, "or"))
+}
+
+// join joins words with commas and a final conjunction.
+func join(words []string, conj string) string {
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " " + conj + " " + words[len(words)-1]
+}
+
+// parseFields parses the fields of a rule, without asking whether it fires.
+func parseFields(text string) (Rule, error) {
 	r := Rule{text: strings.TrimSpace(text)}
 	fields := strings.Fields(r.text)
 	switch len(fields) {
@@ -230,10 +288,11 @@ func ranges(set []int) []client.ScheduleRange {
 	return out
 }
 
-// Spec returns the schedule spec of the rule in an IANA time zone ("" is UTC).
+// Spec returns the schedule spec of the rule in an IANA time zone or UTC
+// (not "Local", nor "": see tasktype.ValidateTimeZone).
 func (r Rule) Spec(timeZone string) (client.ScheduleSpec, error) {
-	if _, err := time.LoadLocation(timeZone); err != nil {
-		return client.ScheduleSpec{}, fmt.Errorf("unknown time zone %q: %w", timeZone, err)
+	if _, err := tasktype.ValidateTimeZone(timeZone); err != nil {
+		return client.ScheduleSpec{}, err
 	}
 	return client.ScheduleSpec{Calendars: r.Calendars(), TimeZoneName: timeZone}, nil
 }

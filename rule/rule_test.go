@@ -275,3 +275,71 @@ func TestCronSpellingMeansTheSameRule(t *testing.T) {
 		}
 	}
 }
+
+// TestParseRefusesRulesThatNeverFire: fields that are each in range but
+// never meet on a real date are refused like a bad field, and Next agrees
+// with the verdict (it finds no fire in five years exactly when Parse
+// refuses).
+func TestParseRefusesRulesThatNeverFire(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		rule  string
+		never string // what the refusal says; "" when the rule fires
+	}{
+		{"0 0 30 2 *", "February has no day 30"},
+		{"0 0 31 4 *", "April has no day 31"},
+		{"0 0 0 31 4 *", "April has no day 31"},
+		{"15 10 30,31 FEB ?", "February has no day 30 or 31"},
+		{"0 0 31 2,4,6,9,11 *", "February, April, June, September and November have no day 31"},
+		{"0 0 0 30-31 2 *", "February has no day 30 or 31"},
+		{"0 0 29 2 *", ""},
+		{"0 0 0 29 2 *", ""},
+		{"0 0 31 4 1", ""}, // day of month or day of week: every Monday in April
+		{"0 0 31 * *", ""},
+		{"0 0 31 1-12/3 *", ""}, // January has a 31st
+		{"0 0 30,31 2,3 *", ""},
+		{"0 0 */10 2 *", ""},
+	}
+	starts := []time.Time{time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2028, 3, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(2031, 12, 31, 23, 59, 59, 0, time.UTC)}
+	for _, tt := range tests {
+		t.Run(tt.rule, func(t *testing.T) {
+			t.Parallel()
+			_, err := Parse(tt.rule)
+			switch {
+			case tt.never == "" && err != nil:
+				t.Fatalf("Parse(%q) = %v, want it accepted", tt.rule, err)
+			case tt.never != "" && (!errors.Is(err, ErrInvalid) || !errors.Is(err, ErrNeverFires) ||
+				!strings.Contains(err.Error(), "never fires: "+tt.never)):
+				t.Fatalf("Parse(%q) = %v, want an ErrInvalid and ErrNeverFires saying %q", tt.rule, err, tt.never)
+			}
+			fields, err := parseFields(tt.rule)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, from := range starts {
+				if fires := !fields.Next(from, time.UTC).IsZero(); fires != (tt.never == "") {
+					t.Errorf("Next(%s) of %q finds a fire: %v; Parse says it fires: %v", from, tt.rule, fires, tt.never == "")
+				}
+			}
+		})
+	}
+}
+
+// TestSpecRefusesTheHostsZone: "Local" and "" would follow the host's
+// zone in Temporal while the task reads TZ=Local as UTC.
+func TestSpecRefusesTheHostsZone(t *testing.T) {
+	t.Parallel()
+	p, err := Parse("0 9 * * *")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, zone := range []string{"Local", ""} {
+		if _, err := p.Spec(zone); err == nil || !strings.Contains(err.Error(), "IANA") {
+			t.Errorf("Spec(%q) = %v, want refused for an IANA name", zone, err)
+		}
+	}
+	if s, err := p.Spec("UTC"); err != nil || s.TimeZoneName != "UTC" {
+		t.Errorf("Spec(UTC) = %+v, %v", s, err)
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/schetask/schetask/tasktype"
 )
 
@@ -76,4 +78,19 @@ func (s *Store) SearchRuns(ctx context.Context, f RunFilter) ([]tasktype.Run, *R
 	runs = runs[:f.Limit]
 	last := runs[len(runs)-1]
 	return runs, &RunCursor{StartTime: last.StartTime, ID: last.ID}, nil
+}
+
+// RunTaskNames returns, by name, every task the run list may be filtered
+// by: the tasks that exist and those deleted (whose runs stay listed).
+func (s *Store) RunTaskNames(ctx context.Context) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT task_name FROM t_task_list
+		UNION SELECT DISTINCT task_name FROM t_task_tombstone ORDER BY 1`)
+	if err != nil {
+		return nil, fmt.Errorf("list run task names: %w", err)
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("list run task names: %w", err)
+	}
+	return names, nil
 }

@@ -44,13 +44,15 @@ func (s *Syncer) desiredSchedule(t tasktype.Task) (desired, error) {
 	if err := tasktype.ValidateName(t.Name); err != nil {
 		return desired{}, err
 	}
+	// Parse refuses a rule that never fires, and Spec a zone that is not
+	// an IANA name or UTC ("Local" would be the Temporal host's zone).
 	r, err := rule.Parse(t.Rule)
 	if err != nil {
 		return desired{}, err
 	}
 	spec, err := r.Spec(t.TimeZone)
 	if err != nil {
-		return desired{}, fmt.Errorf("time zone: %w", err)
+		return desired{}, err
 	}
 	overlap, ok := overlapPolicies[t.Overlap]
 	if !ok {

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Status is a task's task_status: whether its schedule runs.
@@ -152,6 +153,38 @@ var userRE = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,31}$`)
 func ValidateUserName(name string) error {
 	if name != "" && !userRE.MatchString(name) {
 		return fmt.Errorf("invalid user name %q: use 1-32 lower-case letters, digits, '_' or '-', starting with a letter or '_'", name)
+	}
+	return nil
+}
+
+// ValidateTimeZone checks a task's time_zone and loads it: an IANA zone
+// name such as Asia/Shanghai, or UTC. "Local" and "" are refused although
+// time.LoadLocation takes them: the schedule would follow whatever zone
+// the host running Temporal has, while the task's TZ=Local reads as UTC
+// in node, so the two would disagree. The database refuses them too.
+func ValidateTimeZone(name string) (*time.Location, error) {
+	if name == "" || name == "Local" {
+		return nil, fmt.Errorf("time zone %q: use an IANA name such as UTC or Asia/Shanghai, not the host's zone", name)
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, fmt.Errorf("unknown time zone %q: use an IANA name such as UTC or Asia/Shanghai", name)
+	}
+	return loc, nil
+}
+
+// The longest description and status note a task may have, in characters
+// (runes, not bytes: a Chinese note of 500 characters is fine).
+const (
+	MaxDescriptionChars = 4000
+	MaxStatusNoteChars  = 500
+)
+
+// ValidateLength reports text longer than max characters (runes), saying
+// how long it is; what names the field.
+func ValidateLength(what, text string, max int) error {
+	if n := utf8.RuneCountInString(text); n > max {
+		return fmt.Errorf("%s is %d characters long: at most %d", what, n, max)
 	}
 	return nil
 }

@@ -208,6 +208,7 @@ func (s *Server) requireLogin(c *fiber.Ctx) error {
 	if err != nil {
 		return fmt.Errorf("session: %w", err)
 	}
+	c.Locals(sessionLocal, sess)
 	name, _ := sess.Get(sessUser).(string)
 	if name == "" {
 		if c.Cookies(sessionCookie) != "" {
@@ -314,6 +315,55 @@ func csrfFromFormOrHeader(c *fiber.Ctx) (string, error) {
 func sessionCSRF(c *fiber.Ctx) (skip bool) {
 	return c.Path() == "/login" || strings.HasPrefix(c.Path(), oidcPrefix)
 }
+
+// sessionLocal is where requireLogin leaves the request's session.
+const sessionLocal = "session"
+
+// csrfRefresh is how often a page view may write its session: fiber's CSRF
+// middleware saves the session (a database write, and a commit) on every
+// request to slide the token's and the session's expiry; that made every
+// page view a write. A read-only request whose token is valid and younger
+// than this reuses it without the middleware, so a session is written at
+// most once a minute while in use, and its idle timeout is exact to a minute.
+const csrfRefresh = time.Minute
+
+// skipCSRF is the CSRF middleware's Next: sessionCSRF's cases, and safe
+// requests whose session already holds a fresh token matching the cookie
+// (the token is put where the middleware would put it).
+func (s *Server) skipCSRF(c *fiber.Ctx) bool {
+	if sessionCSRF(c) {
+		return true
+	}
+	switch c.Method() {
+	case fiber.MethodGet, fiber.MethodHead:
+	default:
+		return false
+	}
+	sess, ok := c.Locals(sessionLocal).(*session.Session)
+	if !ok {
+		return false
+	}
+	var tok csrf.Token
+	switch v := sess.Get(csrfSessionKey).(type) {
+	case csrf.Token:
+		tok = v
+	case *csrf.Token:
+		tok = *v
+	default:
+		return false
+	}
+	cookie := c.Cookies(csrfCookie)
+	if cookie == "" || tok.Key != cookie || time.Until(tok.Expiration) < s.opts.SessionIdle-csrfRefresh {
+		return false
+	}
+	c.Locals("csrf", cookie)
+	return true
+}
+
+// csrfSessionKey is where fiber's CSRF middleware keeps the token in the
+// session (its default SessionKey).
+const csrfSessionKey = "fiber.csrf.token"
+
 
 // loginCSRFCookie carries the login form's CSRF token. The form has no
 // session to keep a token in (a session is stored only at a successful

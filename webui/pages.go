@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/schetask/schetask/activities"
+	"github.com/schetask/schetask/alert"
 	"github.com/schetask/schetask/rule"
 	"github.com/schetask/schetask/store"
 	"github.com/schetask/schetask/tasktype"
@@ -21,6 +23,7 @@ import (
 
 type overviewData struct {
 	page
+	Flash *flash
 	Tasks []taskRow
 	Runs  []tasktype.Run
 }
@@ -66,11 +69,14 @@ func orNoLimit(zero bool, text string) string {
 	return text
 }
 
+// Running reports whether the task's newest run is still going.
+func (r taskRow) Running() bool { return r.Last.ID != 0 && r.Last.Status == tasktype.RunRunning }
+
 func describeTask(t tasktype.Task, now time.Time) taskRow {
 	row := taskRow{Task: t}
-	loc, err := time.LoadLocation(t.TimeZone)
+	loc, err := tasktype.ValidateTimeZone(t.TimeZone)
 	if err != nil {
-		row.Words, row.RuleError = fmt.Sprintf("unknown time zone %q", t.TimeZone), true
+		row.Words, row.RuleError = err.Error(), true
 		return row
 	}
 	r, err := rule.Parse(t.Rule)
@@ -102,7 +108,7 @@ func (s *Server) overview(c *fiber.Ctx) error {
 		return fmt.Errorf("overview: %w", err)
 	}
 	now := time.Now()
-	d := overviewData{page: s.page(c, "Tasks"), Runs: runs}
+	d := overviewData{page: s.page(c, "Tasks"), Runs: runs, Flash: s.takeFlash(c)}
 	for _, t := range tasks {
 		row := describeTask(t, now)
 		row.Last = last[t.Name]
@@ -126,11 +132,38 @@ type taskData struct {
 	Alerts          []store.AlertRow
 	Audit           []store.AuditEntry
 	Deleted         bool
+	// Flash is the message an action left for this page.
+	Flash *flash
+	// PauseNote and PauseError are a refused disable's note, as typed,
+	// and why it was refused.
+	PauseNote, PauseError string
 	// Webhook is the task's own webhook URL as this user may see it (see
 	// webhookShown); WebhookSecret, for admins only, signs what goes there.
 	Webhook       string
 	WebhookSecret string
 }
+
+// alertView is an alert as the task page lists it.
+type alertView struct {
+	store.AlertRow
+	// Delivery says whether it went out, and where (alert.DeliveryState).
+	Delivery string
+}
+
+// AlertRows are the task's alerts with what became of each.
+func (d taskData) AlertRows() []alertView {
+	out := make([]alertView, len(d.Alerts))
+	for i, a := range d.Alerts {
+		out[i] = alertView{AlertRow: a, Delivery: alert.DeliveryState(a)}
+	}
+	return out
+}
+
+// DeletePattern is the delete confirmation's pattern attribute: the
+// task's name, matched literally (a '.' in it is not "any character").
+// The server compares the typed name exactly; this is only the browser's
+// early check.
+func (d taskData) DeletePattern() string { return regexp.QuoteMeta(d.Task.Name) }
 
 // webhookShown is a task's webhook URL as a user of role may see it:
 // whole for admins; for others only its scheme and host, since the path
@@ -158,6 +191,12 @@ func hideWebhookURLs(entries []store.AuditEntry, role Role) {
 }
 
 func (s *Server) taskPage(c *fiber.Ctx) error {
+	return s.renderTaskPage(c, fiber.StatusOK, nil)
+}
+
+// renderTaskPage renders the page of the task named by :name with status;
+// edit, when set, adds to what the page shows (a refused action's input).
+func (s *Server) renderTaskPage(c *fiber.Ctx, status int, edit func(*taskData)) error {
 	name := c.Params("name")
 	if err := tasktype.ValidateName(name); err != nil {
 		return fiber.NewError(fiber.StatusNotFound, "no such task")
@@ -177,8 +216,9 @@ func (s *Server) taskPage(c *fiber.Ctx) error {
 	}
 	now := time.Now()
 	d.Task = describeTask(t, now)
-	if r, err := rule.Parse(t.Rule); err == nil && !d.Deleted {
-		if loc, err := time.LoadLocation(t.TimeZone); err == nil {
+	// Only a task that is on fires: a disabled one lists none.
+	if r, err := rule.Parse(t.Rule); err == nil && !d.Deleted && t.Status == tasktype.StatusOn {
+		if loc, err := tasktype.ValidateTimeZone(t.TimeZone); err == nil {
 			d.NextFires = fireTimes(r, now, loc, 5)
 		}
 	}
@@ -211,6 +251,13 @@ func (s *Server) taskPage(c *fiber.Ctx) error {
 		}
 		d.WebhookSecret = hook.Secret.Reveal()
 	}
+	if edit != nil {
+		edit(&d)
+	}
+	if status == fiber.StatusOK {
+		d.Flash = s.takeFlash(c)
+	}
+	c.Status(status)
 	return s.render(c, "task.html", d)
 }
 

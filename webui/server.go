@@ -25,6 +25,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/session"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/schetask/schetask/alert"
 	"github.com/schetask/schetask/config"
 	"github.com/schetask/schetask/control"
 	"github.com/schetask/schetask/metrics"
@@ -98,6 +99,9 @@ func New(st *store.Store, logger *slog.Logger, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("single sign-on: %w", err)
 	}
 	tmpl, err := template.New("").Funcs(template.FuncMap{
+		// delivery says what became of an alert: held back, not sent (no
+		// channel), or sent and failed per channel.
+		"delivery": alert.DeliveryState,
 		"ts": func(t *time.Time) string {
 			if t == nil {
 				return "—"
@@ -152,7 +156,7 @@ func New(st *store.Store, logger *slog.Logger, opts Options) (*Server, error) {
 	s.app.Get("/static/app.js", staticFile("js", appJS))
 	s.app.Use(s.requireLogin)
 	s.app.Use(csrf.New(csrf.Config{
-		Next: sessionCSRF, Session: s.sessions, Extractor: csrfFromFormOrHeader, CookieName: csrfCookie,
+		Next: s.skipCSRF, Session: s.sessions, SessionKey: csrfSessionKey, Extractor: csrfFromFormOrHeader, CookieName: csrfCookie,
 		CookieHTTPOnly: true, CookieSameSite: "Lax", CookieSecure: opts.SecureCookies,
 		Expiration: opts.SessionIdle, ContextKey: "csrf",
 		ErrorHandler: func(c *fiber.Ctx, err error) error {

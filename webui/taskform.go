@@ -36,9 +36,11 @@ type taskForm struct {
 	AlertChannels                                         []string
 	// RunAs and the limits are as typed: blank means the worker's default.
 	RunAs, MemoryLimitMB, CPULimit, PidsLimit string
-	// Version is the task's updated_at (Unix µs) when the editor read it.
-	Version string
-	Errors  map[string]string
+	// Version is the task's updated_at (Unix µs) when the editor read it,
+	// and Base its settings then (JSON of taskSettings), to say what
+	// changed since when a save is refused as stale.
+	Version, Base string
+	Errors        map[string]string
 }
 
 func formFromTask(t tasktype.Task) taskForm {
@@ -49,6 +51,7 @@ func formFromTask(t tasktype.Task) taskForm {
 		WebhookURL: t.WebhookURL, Note: t.StatusNote, Enabled: t.Status == tasktype.StatusOn,
 		AlertChannels: t.AlertChannels, Version: strconv.FormatInt(t.UpdatedAt.UnixMicro(), 10),
 		RunAs: t.RunAs, MemoryLimitMB: optInt(t.MemoryLimitMB), CPULimit: optFloat(t.CPULimit), PidsLimit: optInt(t.PidsLimit),
+		Base: settingsJSON(t),
 	}
 }
 
@@ -60,8 +63,8 @@ func formFromRequest(c *fiber.Ctx) taskForm {
 		Owners: c.FormValue("owners"), Description: strings.TrimSpace(c.FormValue("description")),
 		SlackChannel: strings.TrimSpace(c.FormValue("slack_channel")), WebhookURL: strings.TrimSpace(c.FormValue("webhook_url")),
 		Note: strings.TrimSpace(c.FormValue("note")), Enabled: c.FormValue("enabled") != "",
-		Version: c.FormValue("version"),
-		RunAs:   strings.TrimSpace(c.FormValue("run_as")), MemoryLimitMB: strings.TrimSpace(c.FormValue("memory_limit_mb")),
+		Version: c.FormValue("version"), Base: c.FormValue("base"),
+		RunAs: strings.TrimSpace(c.FormValue("run_as")), MemoryLimitMB: strings.TrimSpace(c.FormValue("memory_limit_mb")),
 		CPULimit: strings.TrimSpace(c.FormValue("cpu_limit")), PidsLimit: strings.TrimSpace(c.FormValue("pids_limit")),
 	}
 	if args := c.Request().PostArgs(); args != nil {
@@ -91,10 +94,10 @@ func (f *taskForm) task() (tasktype.Task, bool) {
 		f.Errors["name"] = err.Error()
 	}
 	if t.TimeZone == "" {
-		t.TimeZone = "UTC"
+		t.TimeZone = "UTC" // the field's placeholder: blank is UTC, never the host's zone
 	}
-	if _, err := time.LoadLocation(t.TimeZone); err != nil {
-		f.Errors["time_zone"] = fmt.Sprintf("unknown time zone %q: use an IANA name such as UTC or Asia/Shanghai", t.TimeZone)
+	if _, err := tasktype.ValidateTimeZone(t.TimeZone); err != nil {
+		f.Errors["time_zone"] = err.Error()
 	} else if _, err := rule.Parse(f.Rule); err != nil {
 		f.Errors["rule"] = err.Error()
 	}
@@ -141,11 +144,11 @@ func (f *taskForm) task() (tasktype.Task, bool) {
 			f.Errors["webhook_url"] = "an http:// or https:// URL"
 		}
 	}
-	if len(t.Description) > 4000 {
-		f.Errors["description"] = "at most 4000 characters"
+	if err := tasktype.ValidateLength("the description", t.Description, tasktype.MaxDescriptionChars); err != nil {
+		f.Errors["description"] = err.Error()
 	}
-	if len(t.StatusNote) > 500 {
-		f.Errors["note"] = "at most 500 characters"
+	if err := tasktype.ValidateLength("the note", t.StatusNote, tasktype.MaxStatusNoteChars); err != nil {
+		f.Errors["note"] = err.Error()
 	}
 	f.isolation(&t)
 	return t, len(f.Errors) == 0
@@ -246,11 +249,11 @@ type rulePreview struct {
 
 func previewRule(text, zone string, now time.Time) rulePreview {
 	if zone == "" {
-		zone = "UTC"
+		zone = "UTC" // as the form reads a blank zone
 	}
-	loc, err := time.LoadLocation(zone)
+	loc, err := tasktype.ValidateTimeZone(zone)
 	if err != nil {
-		return rulePreview{Error: fmt.Sprintf("unknown time zone %q", zone)}
+		return rulePreview{Error: err.Error()}
 	}
 	r, err := rule.Parse(text)
 	if err != nil {

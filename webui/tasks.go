@@ -53,8 +53,13 @@ type taskFormData struct {
 	Form     taskForm
 	Channels []string
 	Overlaps []tasktype.OverlapPolicy
-	Conflict bool
 	Bounds   limitBounds
+	// Conflict, after a refused edit, says what changed since the form
+	// was read; the form keeps what was typed, at the task's new version.
+	Conflict *editConflict
+	// MaxDescription and MaxNote are the lengths, in characters, the
+	// form's fields take.
+	MaxDescription, MaxNote int
 }
 
 // limitBounds are tasktype's bounds on a task's limits, for the form's hints.
@@ -71,13 +76,19 @@ var isolationBounds = limitBounds{
 }
 
 func (s *Server) renderTaskForm(c *fiber.Ctx, status int, isNew bool, f taskForm) error {
+	return s.renderTaskFormWith(c, status, isNew, f, nil)
+}
+
+// renderTaskFormWith is renderTaskForm with a refused edit's conflict.
+func (s *Server) renderTaskFormWith(c *fiber.Ctx, status int, isNew bool, f taskForm, conflict *editConflict) error {
 	title := "New task"
 	if !isNew {
 		title = "Edit " + f.Name
 	}
 	c.Status(status)
 	return s.render(c, "taskform.html", taskFormData{page: s.page(c, title), New: isNew, Form: f,
-		Channels: tasktype.AlertChannelNames, Overlaps: overlapPolicies, Bounds: isolationBounds})
+		Channels: tasktype.AlertChannelNames, Overlaps: overlapPolicies, Bounds: isolationBounds,
+		MaxDescription: tasktype.MaxDescriptionChars, MaxNote: tasktype.MaxStatusNoteChars, Conflict: conflict})
 }
 
 // newTaskForm serves GET /create: an empty form with the defaults.
@@ -139,8 +150,7 @@ func (s *Server) updateTask(c *fiber.Ctx) error {
 	ctx := c.Context()
 	before, after, err := s.store.UpdateTask(ctx, t, time.UnixMicro(micros))
 	if errors.Is(err, store.ErrTaskChanged) {
-		f.Errors["form"] = "someone changed this task after you opened the form; reload it to see their change, then edit again"
-		return s.renderTaskForm(c, fiber.StatusConflict, false, f)
+		return s.refuseStaleEdit(c, f, t)
 	}
 	if errors.Is(err, store.ErrTaskNotFound) {
 		return fiber.NewError(fiber.StatusNotFound, "no such task")
@@ -154,6 +164,54 @@ func (s *Server) updateTask(c *fiber.Ctx) error {
 	}
 	s.logger.Info("task edited", slog.String("user", u.Name), slog.String("task", t.Name))
 	return c.Redirect("/tasks/"+t.Name, fiber.StatusSeeOther)
+}
+
+// editConflict is what a refused (stale) edit shows: the settings that
+// changed since the form was read, and where the task now differs from
+// what was typed. Each is an auditChange: Before and After are, for
+// Since, the value when the form was read and now; for Yours, the value
+// now and the one typed.
+type editConflict struct {
+	Since, Yours []auditChange
+}
+
+// refuseStaleEdit answers an edit of a task changed since its form was
+// read: the form again, with what was typed, what changed, and the
+// task's current version, so that saving again (having looked) applies it.
+func (s *Server) refuseStaleEdit(c *fiber.Ctx, f taskForm, typed tasktype.Task) error {
+	cur, err := s.store.GetTask(c.Context(), f.Name)
+	if errors.Is(err, store.ErrTaskNotFound) {
+		return fiber.NewError(fiber.StatusNotFound, "no such task: it was deleted while you edited it")
+	}
+	if err != nil {
+		return err
+	}
+	var base map[string]any
+	if json.Unmarshal([]byte(f.Base), &base) != nil {
+		base = nil // an old form without its base: every setting shows as changed
+	}
+	now := settingsMap(cur)
+	conflict := &editConflict{Since: auditChanges(base, now), Yours: auditChanges(now, settingsMap(typed))}
+	f.Version, f.Base = strconv.FormatInt(cur.UpdatedAt.UnixMicro(), 10), settingsJSON(cur)
+	f.Errors["form"] = "Not saved: someone changed this task after you opened the form. Your input is kept below; " +
+		"check what changed, then save again to replace their change with yours."
+	return s.renderTaskFormWith(c, fiber.StatusConflict, false, f, conflict)
+}
+
+// settingsJSON is a task's settings as the edit form carries them.
+func settingsJSON(t tasktype.Task) string {
+	b, err := json.Marshal(settingsOf(t))
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
+
+// settingsMap is a task's settings as the audit trail stores them.
+func settingsMap(t tasktype.Task) map[string]any {
+	var m map[string]any
+	_ = json.Unmarshal([]byte(settingsJSON(t)), &m)
+	return m
 }
 
 // deleteTask serves POST /tasks/:name/delete; the form must repeat the
@@ -175,6 +233,7 @@ func (s *Server) deleteTask(c *fiber.Ctx) error {
 		return err
 	}
 	s.logger.Info("task deleted", slog.String("user", u.Name), slog.String("task", t.Name))
+	s.setFlash(c, flashOK, "Deleted "+t.Name+": sync removes its schedule within seconds; its runs, logs and history stay.")
 	return c.Redirect("/", fiber.StatusSeeOther)
 }
 

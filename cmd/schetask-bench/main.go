@@ -8,12 +8,15 @@
 //   - sustained runs per second with many trivial tasks;
 //   - sync: 1,000 tasks created → all schedules exist; re-sync unchanged
 //     (Temporal writes); 1,000 rule edits → converged; deleted → gone;
-//   - alert latency (a failed run's end → its alert at a webhook).
+//   - alert latency (a failed run's end → its alert at a webhook);
+//   - the console's run list over 100,000 runs, unfiltered and filtered,
+//     at 200 requests/s offered open loop (runlist.go).
 //
 // It prints the figures for people, then one JSON document (also written
 // to bench-results/bench.json).
 //
 //	go run ./cmd/schetask-bench -lateness-duration 2m -sync-tasks 1000
+//	go run ./cmd/schetask-bench -only runlist
 package main
 
 import (
@@ -25,6 +28,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -56,7 +60,24 @@ func main() {
 	flag.DurationVar(&o.throughputDuration, "throughput-duration", 30*time.Second, "how long the sustained load runs")
 	flag.IntVar(&o.capacityRate, "capacity-rate", 40, "runs started per second, without the scheduler, for worker capacity (0 skips)")
 	flag.IntVar(&o.syncTasks, "sync-tasks", 1000, "how many tasks the sync measurement creates and edits (0 skips)")
+	flag.IntVar(&o.runListRuns, "runlist-runs", 100000, "how many runs the run list measurement seeds (0 skips)")
+	flag.IntVar(&o.runListRate, "runlist-rate", 200, "requests per second offered, open loop, to each run list page")
+	flag.DurationVar(&o.runListDuration, "runlist-duration", 20*time.Second, "how long each run list page is measured")
+	only := flag.String("only", "", "run only these scenarios, separated by ',': "+strings.Join(scenarioNames, ", "))
 	flag.Parse()
+	if *only != "" {
+		keep := map[string]bool{}
+		for _, name := range strings.Split(*only, ",") {
+			keep[strings.TrimSpace(name)] = true
+		}
+		for name := range keep {
+			if !slices.Contains(scenarioNames, name) {
+				fmt.Fprintf(os.Stderr, "schetask-bench: unknown scenario %q (known: %s)\n", name, strings.Join(scenarioNames, ", "))
+				os.Exit(2)
+			}
+		}
+		o.skipUnless(keep, rules, alerts)
+	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	if err := run(context.Background(), logger, *duration, *bare, strings.FieldsFunc(*rules, func(r rune) bool { return r == ';' }), *alerts, o); err != nil {
 		fmt.Fprintln(os.Stderr, "schetask-bench:", err)
@@ -87,6 +108,40 @@ type options struct {
 	throughputDuration time.Duration
 	syncTasks          int
 	capacityRate       int
+	runListRuns        int
+	runListRate        int
+	runListDuration    time.Duration
+}
+
+// scenarioNames are the scenarios -only picks from.
+var scenarioNames = []string{"sync", "rules", "lateness", "burst", "capacity", "throughput", "alerts", "runlist"}
+
+// skipUnless turns off every scenario not in keep.
+func (o *options) skipUnless(keep map[string]bool, rules *string, alerts *time.Duration) {
+	if !keep["sync"] {
+		o.syncTasks = 0
+	}
+	if !keep["rules"] {
+		*rules = ""
+	}
+	if !keep["lateness"] {
+		o.latenessDuration = 0
+	}
+	if !keep["burst"] {
+		o.burstTasks = 0
+	}
+	if !keep["capacity"] {
+		o.capacityRate = 0
+	}
+	if !keep["throughput"] {
+		o.throughputTasks = 0
+	}
+	if !keep["alerts"] {
+		*alerts = 0
+	}
+	if !keep["runlist"] {
+		o.runListRuns = 0
+	}
 }
 
 // Report is everything one benchmark run measured.
@@ -97,6 +152,7 @@ type Report struct {
 	Capacity   *LatenessResult  `json:"worker_capacity,omitempty"`
 	Sync       *SyncResult      `json:"sync,omitempty"`
 	Alerts     *AlertResult     `json:"alerts,omitempty"`
+	RunList    []RunListResult  `json:"run_list,omitempty"`
 }
 
 // bench is the running stack the measurements use.
@@ -254,6 +310,15 @@ func run(ctx context.Context, logger *slog.Logger, duration time.Duration, bareR
 		fmt.Printf("  alert latency          p50 %.0f ms   p99 %.0f ms   max %.0f ms   (run ended → webhook received)\n",
 			res.LatencyP50Ms, res.LatencyP99Ms, res.LatencyMaxMs)
 		report.Alerts = &res
+	}
+	// Last: the seeded runs would stand among the other scenarios' runs.
+	if o.runListRuns > 0 && o.runListRate > 0 {
+		r, err := runListBench(ctx, st, o.runListRuns, o.runListRate, o.runListDuration)
+		if err != nil {
+			return fmt.Errorf("run list: %w", err)
+		}
+		printRunList(r)
+		report.RunList = r
 	}
 	out, err := json.MarshalIndent(report, "", "  ")
 	if err != nil {
