@@ -364,7 +364,6 @@ func (s *Server) skipCSRF(c *fiber.Ctx) bool {
 // session (its default SessionKey).
 const csrfSessionKey = "fiber.csrf.token"
 
-
 // loginCSRFCookie carries the login form's CSRF token. The form has no
 // session to keep a token in (a session is stored only at a successful
 // login, so anonymous visits cost no database rows), so it uses a double
