@@ -19,6 +19,7 @@ import (
 	"github.com/schetask/schetask/proc"
 	"github.com/schetask/schetask/sandbox"
 	"github.com/schetask/schetask/store"
+	"github.com/schetask/schetask/taskdir"
 	"github.com/schetask/schetask/taskhelper"
 	"github.com/schetask/schetask/tasktype"
 )
@@ -59,13 +60,13 @@ func (a *Activities) ExecTask(ctx context.Context, in ExecTaskInput) (ExecTaskRe
 	if err != nil {
 		return ExecTaskResult{ExitCode: tasktype.ExitNoEntrypoint, Error: err.Error()}, nil
 	}
-	argv, err := Entrypoint(dir)
+	argv, err := taskdir.Entrypoint(dir)
 	if err == nil {
 		argv, err = resolveInterpreter(argv)
 	}
 	if err != nil {
 		code := tasktype.ExitSpawnFailed
-		if errors.Is(err, ErrNoEntrypoint) {
+		if errors.Is(err, taskdir.ErrNoEntrypoint) {
 			code = tasktype.ExitNoEntrypoint
 		}
 		return ExecTaskResult{ExitCode: code, Error: err.Error()}, nil

@@ -2,15 +2,11 @@ package activities
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"sort"
 
 	"github.com/schetask/schetask/metrics"
 	"github.com/schetask/schetask/store"
+	"github.com/schetask/schetask/taskdir"
 	"github.com/schetask/schetask/tasktype"
 )
 
@@ -33,7 +29,7 @@ type FinishRunInput struct {
 func (a *Activities) FinishRun(ctx context.Context, in FinishRunInput) (tasktype.Run, error) {
 	p := store.FinishRunParams{RunID: in.RunID, Status: in.Status, ExitCode: in.ExitCode, Error: in.Error}
 	if in.Archive {
-		rel, files, err := ArchivePublishDir(a.Layout, in.TaskName, in.Version)
+		rel, files, err := taskdir.ArchivePublishDir(a.Layout, in.TaskName, in.Version)
 		if err != nil {
 			// The outcome is still recorded; the files stay in publish/.
 			p.Error = joinMessages(p.Error, err.Error())
@@ -56,69 +52,6 @@ func (a *Activities) FinishRun(ctx context.Context, in FinishRunInput) (tasktype
 		return run, fmt.Errorf("end hook: %w", err)
 	}
 	return run, nil
-}
-
-// ArchivePublishDir moves the task's publish folder, when it holds
-// anything, to history/<version>/ and leaves an empty publish folder. It
-// returns the history folder relative to the tasks root and the archived
-// files relative to it. Done again after a crash it finishes the job.
-func ArchivePublishDir(l tasktype.Layout, name, version string) (historyRel string, files []string, err error) {
-	publish, err := l.PublishDir(name)
-	if err != nil {
-		return "", nil, err
-	}
-	historyRel, err = l.HistoryPath(name, version)
-	if err != nil {
-		return "", nil, err
-	}
-	history := l.Abs(historyRel)
-	if _, err := os.Stat(history); err == nil {
-		// Archived by an earlier attempt.
-		files, err = listFiles(history)
-		return historyRel, files, err
-	}
-	entries, err := os.ReadDir(publish)
-	if errors.Is(err, fs.ErrNotExist) || (err == nil && len(entries) == 0) {
-		return "", nil, nil
-	}
-	if err != nil {
-		return "", nil, fmt.Errorf("read publish dir: %w", err)
-	}
-	if err := os.MkdirAll(filepath.Dir(history), 0o755); err != nil {
-		return "", nil, fmt.Errorf("create history dir: %w", err)
-	}
-	// A rename is atomic: the version appears whole or not at all.
-	if err := os.Rename(publish, history); err != nil {
-		return "", nil, fmt.Errorf("archive publish dir: %w", err)
-	}
-	if err := os.Mkdir(publish, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
-		return "", nil, fmt.Errorf("recreate publish dir: %w", err)
-	}
-	files, err = listFiles(history)
-	return historyRel, files, err
-}
-
-// listFiles lists the regular files under dir, relative to it, sorted.
-func listFiles(dir string) ([]string, error) {
-	var files []string
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.Type().IsRegular() {
-			rel, err := filepath.Rel(dir, path)
-			if err != nil {
-				return err
-			}
-			files = append(files, rel)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("list archived files: %w", err)
-	}
-	sort.Strings(files)
-	return files, nil
 }
 
 func joinMessages(a, b string) string {

@@ -3,10 +3,10 @@ package activities
 import (
 	"context"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/schetask/schetask/store"
+	"github.com/schetask/schetask/taskdir"
 	"github.com/schetask/schetask/tasktype"
 )
 
@@ -58,27 +58,12 @@ func (a *Activities) StartRun(ctx context.Context, in StartRunInput) (StartRunRe
 		return res, nil
 	}
 	dir, _ := a.Layout.TaskDir(in.TaskName)
-	if _, err := Entrypoint(dir); err != nil {
+	if _, err := taskdir.Entrypoint(dir); err != nil {
 		res.Problem = err.Error()
 		return res, nil
 	}
-	if err := EmptyPublishDir(a.Layout, in.TaskName); err != nil {
+	if err := taskdir.EmptyPublishDir(a.Layout, in.TaskName); err != nil {
 		return res, fmt.Errorf("start hook: %w", err)
 	}
 	return res, nil
-}
-
-// EmptyPublishDir makes the task's publish folder exist and be empty.
-func EmptyPublishDir(l tasktype.Layout, name string) error {
-	dir, err := l.PublishDir(name)
-	if err != nil {
-		return err
-	}
-	if err := os.RemoveAll(dir); err != nil {
-		return fmt.Errorf("empty publish dir: %w", err)
-	}
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		return fmt.Errorf("create publish dir: %w", err)
-	}
-	return nil
 }

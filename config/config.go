@@ -529,6 +529,7 @@ func (r *reader) list(key string) []string {
 
 // SlackConfig configures the Slack channel: a bot token (chat.postMessage
 // to Channel or the task's slack_channel), or else an incoming webhook.
+// notify.NewSlack takes it as it is.
 type SlackConfig struct {
 	// Token is a bot token, xoxb-… (SCHETASK_SLACK_TOKEN or _FILE).
 	Token Secret
@@ -544,7 +545,12 @@ type SlackConfig struct {
 // Enabled reports whether Slack is configured.
 func (c SlackConfig) Enabled() bool { return c.Token.IsSet() || c.WebhookURL.IsSet() }
 
-// EmailConfig configures alert e-mail over SMTP.
+// AlertChannel is the name of the channel this section configures, as
+// tasktype.AlertChannelNames lists it.
+func (SlackConfig) AlertChannel() string { return "slack" }
+
+// EmailConfig configures alert e-mail over SMTP. notify.NewEmail takes it
+// as it is.
 type EmailConfig struct {
 	// Addr is the SMTP server, host:port (SCHETASK_SMTP_ADDR).
 	Addr string
@@ -565,7 +571,12 @@ type EmailConfig struct {
 // Enabled reports whether e-mail is configured.
 func (c EmailConfig) Enabled() bool { return c.Addr != "" }
 
-// WebhookConfig configures the generic JSON webhook.
+// AlertChannel is the name of the channel this section configures, as
+// tasktype.AlertChannelNames lists it.
+func (EmailConfig) AlertChannel() string { return "email" }
+
+// WebhookConfig configures the generic JSON webhook. notify.NewWebhook
+// takes it as it is, with Config.WebhookAllowPrivate beside it.
 type WebhookConfig struct {
 	// URL receives the POSTs (SCHETASK_WEBHOOK_URL).
 	URL string
@@ -575,6 +586,10 @@ type WebhookConfig struct {
 
 // Enabled reports whether the webhook is configured.
 func (c WebhookConfig) Enabled() bool { return c.URL != "" }
+
+// AlertChannel is the name of the channel this section configures, as
+// tasktype.AlertChannelNames lists it.
+func (WebhookConfig) AlertChannel() string { return "webhook" }
 
 // OIDCConfig is single sign-on with an OpenID Connect provider.
 type OIDCConfig struct {

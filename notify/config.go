@@ -18,25 +18,21 @@ func FromConfig(cfg config.Config, hc *http.Client) ([]Channel, error) {
 	}
 	var chans []Channel
 	if cfg.Slack.Enabled() {
-		s, err := NewSlack(SlackConfig{Token: cfg.Slack.Token, WebhookURL: cfg.Slack.WebhookURL,
-			Channel: cfg.Slack.Channel, APIURL: cfg.Slack.APIURL}, hc)
+		s, err := NewSlack(cfg.Slack, hc)
 		if err != nil {
 			return nil, fmt.Errorf("slack: %w", err)
 		}
 		chans = append(chans, s)
 	}
 	if cfg.Email.Enabled() {
-		e, err := NewEmail(EmailConfig{Addr: cfg.Email.Addr, Username: cfg.Email.Username,
-			Password: cfg.Email.Password, From: cfg.Email.From, TLS: cfg.Email.TLS, CAFile: cfg.Email.CAFile,
-			To: cfg.Email.To})
+		e, err := NewEmail(cfg.Email)
 		if err != nil {
 			return nil, fmt.Errorf("email: %w", err)
 		}
 		chans = append(chans, e)
 	}
 	if cfg.Webhook.Enabled() {
-		w, err := NewWebhook(WebhookConfig{URL: cfg.Webhook.URL, Secret: cfg.Webhook.Secret,
-			AllowPrivate: cfg.WebhookAllowPrivate}, hc)
+		w, err := NewWebhook(cfg.Webhook, cfg.WebhookAllowPrivate, hc)
 		if err != nil {
 			return nil, fmt.Errorf("webhook: %w", err)
 		}

@@ -18,32 +18,16 @@ import (
 	"github.com/schetask/schetask/config"
 )
 
-// EmailConfig configures alert e-mail over SMTP.
-type EmailConfig struct {
-	// Addr is host:port.
-	Addr     string
-	Username string
-	Password config.Secret
-	From     string
-	// TLS is "starttls" (default; STARTTLS is required), "tls" (implicit
-	// TLS) or "none".
-	TLS string
-	// CAFile is an extra CA certificate (PEM) to trust.
-	CAFile string
-	// To are the recipients of alerts of tasks without e-mail owners.
-	To []string
-}
-
 // Email sends alerts as plain-text e-mail, through go-mail.
 type Email struct {
-	cfg  EmailConfig
+	cfg  config.EmailConfig
 	host string
 	port int
 	tls  *tls.Config
 }
 
 // NewEmail checks the configuration and makes the channel.
-func NewEmail(cfg EmailConfig) (*Email, error) {
+func NewEmail(cfg config.EmailConfig) (*Email, error) {
 	host, portStr, err := net.SplitHostPort(cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("smtp address %q: want host:port", cfg.Addr)

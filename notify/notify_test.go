@@ -31,7 +31,7 @@ func TestSlack(t *testing.T) {
 	t.Parallel()
 	fake := alerttest.NewSlack(t)
 	ctx := context.Background()
-	bot, err := NewSlack(SlackConfig{Token: config.NewSecret(fake.Token()), APIURL: fake.APIURL(), Channel: "#ops"}, nil)
+	bot, err := NewSlack(config.SlackConfig{Token: config.NewSecret(fake.Token()), APIURL: fake.APIURL(), Channel: "#ops"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +43,7 @@ func TestSlack(t *testing.T) {
 	if err := bot.Send(ctx, routed); err != nil {
 		t.Fatal(err)
 	}
-	hook, err := NewSlack(SlackConfig{WebhookURL: config.NewSecret(fake.WebhookURL())}, nil)
+	hook, err := NewSlack(config.SlackConfig{WebhookURL: config.NewSecret(fake.WebhookURL())}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,16 +72,16 @@ func TestSlack(t *testing.T) {
 
 	tests := []struct {
 		name      string
-		cfg       SlackConfig
+		cfg       config.SlackConfig
 		route     string
 		down      bool
 		permanent bool
 	}{
-		{name: "revoked token", cfg: SlackConfig{Token: config.NewSecret("xoxb-revoked"), APIURL: fake.APIURL(), Channel: "#ops"}, permanent: true},
-		{name: "unknown channel", cfg: SlackConfig{Token: config.NewSecret(fake.Token()), APIURL: fake.APIURL(), Channel: "#ops"}, route: "#nowhere", permanent: true},
-		{name: "no channel at all", cfg: SlackConfig{Token: config.NewSecret(fake.Token()), APIURL: fake.APIURL()}, permanent: true},
-		{name: "slack down", cfg: SlackConfig{Token: config.NewSecret(fake.Token()), APIURL: fake.APIURL(), Channel: "#ops"}, down: true},
-		{name: "webhook down", cfg: SlackConfig{WebhookURL: config.NewSecret(fake.WebhookURL())}, down: true},
+		{name: "revoked token", cfg: config.SlackConfig{Token: config.NewSecret("xoxb-revoked"), APIURL: fake.APIURL(), Channel: "#ops"}, permanent: true},
+		{name: "unknown channel", cfg: config.SlackConfig{Token: config.NewSecret(fake.Token()), APIURL: fake.APIURL(), Channel: "#ops"}, route: "#nowhere", permanent: true},
+		{name: "no channel at all", cfg: config.SlackConfig{Token: config.NewSecret(fake.Token()), APIURL: fake.APIURL()}, permanent: true},
+		{name: "slack down", cfg: config.SlackConfig{Token: config.NewSecret(fake.Token()), APIURL: fake.APIURL(), Channel: "#ops"}, down: true},
+		{name: "webhook down", cfg: config.SlackConfig{WebhookURL: config.NewSecret(fake.WebhookURL())}, down: true},
 	}
 	for _, tt := range tests {
 		s, err := NewSlack(tt.cfg, nil)
@@ -100,7 +100,7 @@ func TestSlack(t *testing.T) {
 			t.Errorf("%s: error %q shows a secret", tt.name, err)
 		}
 	}
-	if _, err := NewSlack(SlackConfig{}, nil); err == nil {
+	if _, err := NewSlack(config.SlackConfig{}, nil); err == nil {
 		t.Error("NewSlack without token or webhook: no error")
 	}
 }
@@ -109,7 +109,7 @@ func TestEmail(t *testing.T) {
 	t.Parallel()
 	fake := alerttest.NewSMTP(t)
 	ctx := context.Background()
-	cfg := EmailConfig{Addr: fake.Addr(), Username: fake.Username(), Password: config.NewSecret(fake.Password()),
+	cfg := config.EmailConfig{Addr: fake.Addr(), Username: fake.Username(), Password: config.NewSecret(fake.Password()),
 		From: "schetask@example.com", CAFile: fake.CAFile(), To: []string{"oncall@example.com"}}
 	e, err := NewEmail(cfg)
 	if err != nil {
@@ -142,15 +142,15 @@ func TestEmail(t *testing.T) {
 
 	tests := []struct {
 		name      string
-		change    func(*EmailConfig)
+		change    func(*config.EmailConfig)
 		alert     func(*alert.Alert)
 		permanent bool
 	}{
-		{name: "wrong password", change: func(c *EmailConfig) { c.Password = config.NewSecret("not-it") }, permanent: true},
-		{name: "no recipient", change: func(c *EmailConfig) { c.To = nil }, alert: func(a *alert.Alert) { a.Owners = nil }, permanent: true},
-		{name: "server unreachable", change: func(c *EmailConfig) { c.Addr = "127.0.0.1:1" }},
+		{name: "wrong password", change: func(c *config.EmailConfig) { c.Password = config.NewSecret("not-it") }, permanent: true},
+		{name: "no recipient", change: func(c *config.EmailConfig) { c.To = nil }, alert: func(a *alert.Alert) { a.Owners = nil }, permanent: true},
+		{name: "server unreachable", change: func(c *config.EmailConfig) { c.Addr = "127.0.0.1:1" }},
 		// STARTTLS is verified: a server whose certificate is not trusted gets nothing.
-		{name: "untrusted certificate", change: func(c *EmailConfig) { c.CAFile = "" }},
+		{name: "untrusted certificate", change: func(c *config.EmailConfig) { c.CAFile = "" }},
 	}
 	for _, tt := range tests {
 		c := cfg
@@ -174,7 +174,7 @@ func TestEmail(t *testing.T) {
 	if len(fake.Mails()) != 2 {
 		t.Errorf("failed sends delivered mail: %d mails", len(fake.Mails()))
 	}
-	for _, bad := range []EmailConfig{{Addr: "nohost", From: "a@b.c"}, {Addr: "h:25", From: "not an address"},
+	for _, bad := range []config.EmailConfig{{Addr: "nohost", From: "a@b.c"}, {Addr: "h:25", From: "not an address"},
 		{Addr: "h:25", From: "a@b.c", TLS: "maybe"}, {Addr: "h:25", From: "a@b.c", To: []string{"x"}}} {
 		if _, err := NewEmail(bad); err == nil {
 			t.Errorf("NewEmail(%+v): no error", bad)
@@ -191,7 +191,7 @@ func TestWebhook(t *testing.T) {
 	main, other := alerttest.NewWebhook(t, verifier(secret)), alerttest.NewWebhook(t, verifier(taskSecret))
 	ctx := context.Background()
 	// The receivers are on 127.0.0.1.
-	w, err := NewWebhook(WebhookConfig{URL: main.URL(), Secret: config.NewSecret(secret), AllowPrivate: true}, nil)
+	w, err := NewWebhook(config.WebhookConfig{URL: main.URL(), Secret: config.NewSecret(secret)}, true, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +230,7 @@ func TestWebhook(t *testing.T) {
 			t.Errorf("answer %d: error %v, permanent %v; want permanent %v", tt.status, err, IsPermanent(err), tt.permanent)
 		}
 	}
-	if _, err := NewWebhook(WebhookConfig{URL: "ftp://x"}, nil); err == nil {
+	if _, err := NewWebhook(config.WebhookConfig{URL: "ftp://x"}, false, nil); err == nil {
 		t.Error("NewWebhook(ftp://x): no error")
 	}
 }

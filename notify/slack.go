@@ -14,26 +14,15 @@ import (
 	"github.com/schetask/schetask/config"
 )
 
-// SlackConfig configures the Slack channel: a bot token posting with
-// chat.postMessage, or else an incoming webhook.
-type SlackConfig struct {
-	Token      config.Secret
-	WebhookURL config.Secret
-	// Channel is the default channel for the bot token.
-	Channel string
-	// APIURL replaces Slack's API base URL ("" for Slack's own).
-	APIURL string
-}
-
 // Slack posts alerts to Slack.
 type Slack struct {
-	cfg SlackConfig
+	cfg config.SlackConfig
 	hc  *http.Client
 	api *slack.Client
 }
 
 // NewSlack checks the configuration and makes the channel.
-func NewSlack(cfg SlackConfig, hc *http.Client) (*Slack, error) {
+func NewSlack(cfg config.SlackConfig, hc *http.Client) (*Slack, error) {
 	if hc == nil {
 		hc = http.DefaultClient
 	}

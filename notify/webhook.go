@@ -23,27 +23,11 @@ import (
 	"github.com/schetask/schetask/store"
 )
 
-// WebhookConfig configures the JSON webhook.
-type WebhookConfig struct {
-	// URL receives the alerts of tasks without a webhook_url of their own.
-	URL string
-	// Secret signs what is sent to URL. A task's own URL is signed with
-	// the task's own secret instead (see SendToTask).
-	Secret config.Secret
-	// AllowPrivate lets deliveries reach loopback, private, link-local
-	// (cloud metadata), CGNAT and other internal addresses. Off, every
-	// connection is checked when it is dialled, on the address actually
-	// dialled, so a host name that resolves (or re-resolves) inside is
-	// refused too. The rule is the same for URL and for tasks' own URLs: a
-	// receiver on the internal network needs it on, and then tasks' URLs
-	// may reach the internal network as well.
-	AllowPrivate bool
-}
-
 // Webhook POSTs each alert as JSON, signed with HMAC-SHA256. It follows
-// no redirect and, unless AllowPrivate, connects to public addresses only.
+// no redirect and, unless made with allowPrivate, connects to public
+// addresses only.
 type Webhook struct {
-	cfg WebhookConfig
+	cfg config.WebhookConfig
 	hc  *http.Client
 }
 
@@ -83,11 +67,22 @@ type WebhookRun struct {
 // NewWebhook checks the configuration and makes the channel. Of hc it
 // keeps the timeout and TLS settings; its dialer, proxy and redirect
 // policy are replaced by the webhook's own (see webhookClient).
-func NewWebhook(cfg WebhookConfig, hc *http.Client) (*Webhook, error) {
+//
+// cfg.URL receives the alerts of tasks without a webhook_url of their
+// own, signed with cfg.Secret; a task's own URL is signed with the task's
+// own secret instead (see SendToTask). allowPrivate
+// (SCHETASK_WEBHOOK_ALLOW_PRIVATE) lets deliveries reach loopback,
+// private, link-local (cloud metadata), CGNAT and other internal
+// addresses. Off, every connection is checked when it is dialled, on the
+// address actually dialled, so a host name that resolves (or re-resolves)
+// inside is refused too. The rule is the same for cfg.URL and for tasks'
+// own URLs: a receiver on the internal network needs it on, and then
+// tasks' URLs may reach the internal network as well.
+func NewWebhook(cfg config.WebhookConfig, allowPrivate bool, hc *http.Client) (*Webhook, error) {
 	if err := checkHTTPURL(cfg.URL); err != nil {
 		return nil, fmt.Errorf("webhook url: %w", err)
 	}
-	return &Webhook{cfg: cfg, hc: webhookClient(hc, cfg.AllowPrivate)}, nil
+	return &Webhook{cfg: cfg, hc: webhookClient(hc, allowPrivate)}, nil
 }
 
 func checkHTTPURL(s string) error {

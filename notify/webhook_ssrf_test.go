@@ -142,7 +142,7 @@ func TestWebhookRefusesInternalAddresses(t *testing.T) {
 			return w.SendToTask(ctx, sampleAlert(), store.TaskWebhook{URL: byName, Secret: config.NewSecret("t")})
 		}},
 	}
-	refused, err := NewWebhook(WebhookConfig{URL: srv.srv.URL + "/hook", Secret: config.NewSecret("g")}, nil)
+	refused, err := NewWebhook(config.WebhookConfig{URL: srv.srv.URL + "/hook", Secret: config.NewSecret("g")}, false, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +159,7 @@ func TestWebhookRefusesInternalAddresses(t *testing.T) {
 		t.Fatalf("the local server got %d requests; want none", n)
 	}
 
-	allowed, err := NewWebhook(WebhookConfig{URL: srv.srv.URL + "/hook", Secret: config.NewSecret("g"), AllowPrivate: true}, nil)
+	allowed, err := NewWebhook(config.WebhookConfig{URL: srv.srv.URL + "/hook", Secret: config.NewSecret("g")}, true, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +203,7 @@ func TestWebhookFollowsNoRedirect(t *testing.T) {
 		redirector := newCounter(t, func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, inside.srv.URL+"/internal", status)
 		})
-		w, err := NewWebhook(WebhookConfig{URL: redirector.srv.URL, Secret: config.NewSecret("g"), AllowPrivate: true}, nil)
+		w, err := NewWebhook(config.WebhookConfig{URL: redirector.srv.URL, Secret: config.NewSecret("g")}, true, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -248,7 +248,7 @@ func TestWebhookErrorsDoNotMapTheNetwork(t *testing.T) {
 		{silent.srv.URL + "/hook?token=s3cr3t", "webhook: timed out", "Client.Timeout exceeded", quick},
 	}
 	for _, tt := range tests {
-		w, err := NewWebhook(WebhookConfig{URL: tt.url, AllowPrivate: true}, tt.hc)
+		w, err := NewWebhook(config.WebhookConfig{URL: tt.url}, true, tt.hc)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -290,7 +290,7 @@ func TestTaskWebhookIsSignedWithTheTaskSecret(t *testing.T) {
 	if err := env.Store.UpsertTask(ctx, task("silver", "")); err != nil {
 		t.Fatal(err)
 	}
-	w, err := NewWebhook(WebhookConfig{URL: global.URL(), Secret: config.NewSecret(globalSecret), AllowPrivate: true}, nil)
+	w, err := NewWebhook(config.WebhookConfig{URL: global.URL(), Secret: config.NewSecret(globalSecret)}, true, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,10 +14,10 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/schetask/schetask/activities"
 	"github.com/schetask/schetask/alert"
 	"github.com/schetask/schetask/rule"
 	"github.com/schetask/schetask/store"
+	"github.com/schetask/schetask/taskdir"
 	"github.com/schetask/schetask/tasktype"
 )
 
@@ -268,7 +268,7 @@ func (s *Server) entrypoint(name string) (cmd, problem string) {
 	if err != nil || s.opts.TasksDir == "" {
 		return "", "the console does not know the tasks folder"
 	}
-	argv, err := activities.Entrypoint(dir)
+	argv, err := taskdir.Entrypoint(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return "", "not deployed: there is no folder task/" + name
 	}

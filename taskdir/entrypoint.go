@@ -1,10 +1,9 @@
-package activities
+package taskdir
 
 import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 )
@@ -59,18 +58,4 @@ func Entrypoint(dir string) ([]string, error) {
 		return []string{e.interpreter, path}, nil
 	}
 	return nil, fmt.Errorf("%w in %s: looked for %s", ErrNoEntrypoint, dir, strings.Join(EntrypointNames(), ", "))
-}
-
-// resolveInterpreter turns the interpreter's name into a path, so that a
-// missing one is reported as such.
-func resolveInterpreter(argv []string) ([]string, error) {
-	if filepath.IsAbs(argv[0]) {
-		return argv, nil
-	}
-	p, err := exec.LookPath(argv[0])
-	if err != nil {
-		return nil, fmt.Errorf("interpreter %s not found on PATH: %w", argv[0], err)
-	}
-	out := append([]string{p}, argv[1:]...)
-	return out, nil
 }
