@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -95,13 +96,46 @@ func requireNoOrphans(t *testing.T, s *system, task string) {
 	requireGone(t, pids...)
 }
 
+// steadyWithGrandchild runs 2 s, leaving a grandchild that left its
+// process group (setsid) and would sleep 600 s; its pid goes to the log.
+const steadyWithGrandchild = `#!/bin/sh
+echo start
+setsid sleep 600 &
+echo "grandchild $!"
+sleep 2
+echo done
+`
+
+// grandchildOf reads the grandchild pid a run of steadyWithGrandchild
+// wrote to its log, waiting for it.
+func grandchildOf(t *testing.T, s *system, r tasktype.Run) int {
+	t.Helper()
+	var pid int
+	testenv.Eventually(t, 10*time.Second, func() string {
+		b, err := os.ReadFile(s.layout.Abs(r.LogPath))
+		if err != nil {
+			return err.Error()
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "grandchild "); ok {
+				if pid, err = strconv.Atoi(v); err == nil {
+					return ""
+				}
+			}
+		}
+		return fmt.Sprintf("run %d's log names no grandchild: %q", r.ID, b)
+	})
+	return pid
+}
+
 // TestFaultWorkerKilledWhileAnotherIsAlive: kill -9 one of two workers
-// mid-run. Its run ends lost, the survivor kills the orphaned process and
-// runs every later fire; nothing runs twice.
+// mid-run. Its run ends lost, the survivor kills the orphaned process
+// tree (a grandchild that would sleep 600 s) and runs every later fire;
+// nothing runs twice and no task process is left.
 func TestFaultWorkerKilledWhileAnotherIsAlive(t *testing.T) {
 	s := startSystem(t, false)
 	const ruleText = "*/3 * * * * *"
-	s.writeTask(t, "steady", map[string]string{"index.sh": "echo start; sleep 2; echo done\n"})
+	s.writeTask(t, "steady", map[string]string{"index.sh": steadyWithGrandchild})
 	a := startWorkerProcess(t, s, "SCHETASK_MAX_CONCURRENT_RUNS=1")
 	startWorkerProcess(t, s, "SCHETASK_MAX_CONCURRENT_RUNS=1")
 	from := time.Now().Add(2 * time.Second)
@@ -122,18 +156,32 @@ func TestFaultWorkerKilledWhileAnotherIsAlive(t *testing.T) {
 		}
 		return "no run on worker a yet"
 	})
+	grandchild := grandchildOf(t, s, victim)
 	if err := a.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	killed := time.Now()
+	_ = a.Wait()
+	if !pidAlive(grandchild) {
+		t.Fatalf("grandchild %d died with its worker; this test needs it orphaned", grandchild)
+	}
 	lost := s.waitRun(t, "steady", 30*time.Second, "was declared lost", func(r tasktype.Run) bool {
 		return r.ID == victim.ID && r.Status == tasktype.RunLost
 	})
-	requireGone(t, *lost.PID)
+	// Only the surviving worker's reaper can end it: it would sleep 600 s.
+	requireGone(t, *lost.PID, grandchild)
+	t.Logf("orphaned grandchild %d gone %s after its worker was killed", grandchild, time.Since(killed).Round(time.Millisecond))
 	time.Sleep(faultDuration("SCHETASK_FAULT_AFTER", 12*time.Second))
 	to := time.Now().Add(-3 * time.Second)
 	s.exec(t, `UPDATE t_task_list SET task_status = 0 WHERE task_name = 'steady'`)
-	s.waitRun(t, "steady", 20*time.Second, "all ended", func(r tasktype.Run) bool { return r.Status != tasktype.RunRunning })
+	testenv.Eventually(t, 20*time.Second, func() string {
+		for _, r := range s.runs(t, "steady") {
+			if r.Status == tasktype.RunRunning {
+				return fmt.Sprintf("run %d still running", r.ID)
+			}
+		}
+		return ""
+	})
 	requireNoDoubles(t, s, "steady")
 	// Fires while worker a's slot was taken by the lost run may have been
 	// skipped (overlap skip); every other fire ran.
@@ -146,6 +194,7 @@ func TestFaultWorkerKilledWhileAnotherIsAlive(t *testing.T) {
 		}
 	}
 	requireNoOrphans(t, s, "steady")
+	requireNoTaskProcesses(t, s, 10*time.Second)
 	t.Logf("%d fires checked; run %d lost with its worker, the rest succeeded on the other", n, victim.ID)
 }
 
@@ -403,4 +452,5 @@ func TestFaultTaskOutlivesItsPeriod(t *testing.T) {
 			}
 		}
 	}
+	requireNoTaskProcesses(t, s, 10*time.Second)
 }
