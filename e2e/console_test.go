@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -75,27 +74,11 @@ func TestConsoleInARealBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srvCtx, stopSrv := context.WithCancel(ctx)
-	srvDone := make(chan struct{})
-	go func() { defer close(srvDone); _ = srv.RunListener(srvCtx, ln) }()
-	t.Cleanup(func() { stopSrv(); <-srvDone })
-	base := "http://" + ln.Addr().String()
+	base := serveConsole(t, srv)
 
 	downloads := t.TempDir()
 	shots := os.Getenv("SCHETASK_SCREENSHOTS")
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(chromium(t)), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true), chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.WindowSize(1280, 900), chromedp.UserDataDir(t.TempDir()))
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(allocCtx, chromedp.WithLogf(t.Logf))
-	defer cancelBrowser()
-	bctx, cancelTimeout := context.WithTimeout(bctx, 3*time.Minute)
-	defer cancelTimeout()
+	bctx := headlessChrome(t, 3*time.Minute)
 
 	run := func(what string, actions ...chromedp.Action) {
 		t.Helper()

@@ -77,15 +77,7 @@ func TestSSOInARealBrowser(t *testing.T) {
 	go func() { defer close(srvDone); _ = srv.RunListener(srvCtx, ln) }()
 	t.Cleanup(func() { stopSrv(); <-srvDone })
 
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(chromium(t)), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true), chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.WindowSize(1280, 900), chromedp.UserDataDir(t.TempDir()))
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(allocCtx, chromedp.WithLogf(t.Logf))
-	defer cancelBrowser()
-	bctx, cancelTimeout := context.WithTimeout(bctx, 2*time.Minute)
-	defer cancelTimeout()
+	bctx := headlessChrome(t, 2*time.Minute)
 	run := func(what string, actions ...chromedp.Action) {
 		t.Helper()
 		if err := chromedp.Run(bctx, actions...); err != nil {

@@ -29,7 +29,7 @@ func (s *Server) taskAction(c *fiber.Ctx) error {
 	}
 	name, action := t.Name, c.Params("action")
 	u, _ := c.Locals("user").(currentUser)
-	ctx := c.Context()
+	ctx := c.UserContext()
 	var after map[string]any
 	var msg flash
 	switch action {

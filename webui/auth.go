@@ -218,7 +218,7 @@ func (s *Server) requireLogin(c *fiber.Ctx) error {
 		}
 		return toLogin(c, "")
 	}
-	u, why, err := s.checkSession(c.Context(), sess)
+	u, why, err := s.checkSession(c.UserContext(), sess)
 	if err != nil {
 		return err
 	}
@@ -467,7 +467,7 @@ func (s *Server) login(c *fiber.Ctx) error {
 	if err := checkLoginCSRF(c); err != nil {
 		return err
 	}
-	ctx := c.Context()
+	ctx := c.UserContext()
 	name, password := strings.TrimSpace(c.FormValue("username")), c.FormValue("password")
 	next := safeNext(c.FormValue("next"))
 	if s.opts.OIDC.Only {
@@ -528,7 +528,7 @@ func (s *Server) logIn(c *fiber.Ctx, username string, role Role) error {
 	if !role.Valid() {
 		return fmt.Errorf("single sign-on: unknown role %q", role)
 	}
-	u, err := s.store.EnsureSSOUser(c.Context(), username, string(role))
+	u, err := s.store.EnsureSSOUser(c.UserContext(), username, string(role))
 	if errors.Is(err, store.ErrLocalUser) {
 		return fiber.NewError(fiber.StatusConflict, fmt.Sprintf("the user name %q belongs to a local console user; ask an admin", username))
 	}
@@ -565,7 +565,7 @@ func (s *Server) startSession(c *fiber.Ctx, u store.User, sso bool) error {
 	if err := sess.Save(); err != nil {
 		return fmt.Errorf("session: %w", err)
 	}
-	ctx := c.Context()
+	ctx := c.UserContext()
 	if err := s.store.SetSessionUser(ctx, id, u.Username); err != nil {
 		return err
 	}

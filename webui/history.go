@@ -82,14 +82,14 @@ func (s *Server) historyPage(c *fiber.Ctx) error {
 		id, err := strconv.ParseInt(v, 10, 64)
 		var with tasktype.Run
 		if err == nil {
-			with, err = s.store.GetRun(c.Context(), id)
+			with, err = s.store.GetRun(c.UserContext(), id)
 		}
 		if err != nil || with.TaskName != name || with.HistoryPath == "" {
 			return fiber.NewError(fiber.StatusNotFound, "no such version of this task to compare with")
 		}
 		d.With = &with
 	}
-	runs, older, newer, err := s.store.ArchivedRuns(c.Context(), name, q)
+	runs, older, newer, err := s.store.ArchivedRuns(c.UserContext(), name, q)
 	if err != nil {
 		return err
 	}
@@ -233,7 +233,7 @@ func (s *Server) diffPage(c *fiber.Ctx) error {
 		if err != nil {
 			return tasktype.Run{}, fiber.NewError(fiber.StatusBadRequest, "pick two versions to compare")
 		}
-		r, err := s.store.GetRun(c.Context(), id)
+		r, err := s.store.GetRun(c.UserContext(), id)
 		if err != nil || r.TaskName != name {
 			return r, fiber.NewError(fiber.StatusNotFound, "no such version of this task")
 		}

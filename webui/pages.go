@@ -94,7 +94,7 @@ func describeTask(t tasktype.Task, now time.Time) taskRow {
 }
 
 func (s *Server) overview(c *fiber.Ctx) error {
-	ctx := c.Context()
+	ctx := c.UserContext()
 	tasks, err := s.store.ListTasks(ctx)
 	if err != nil {
 		return fmt.Errorf("overview: %w", err)
@@ -201,7 +201,7 @@ func (s *Server) renderTaskPage(c *fiber.Ctx, status int, edit func(*taskData)) 
 	if err := tasktype.ValidateName(name); err != nil {
 		return fiber.NewError(fiber.StatusNotFound, "no such task")
 	}
-	ctx := c.Context()
+	ctx := c.UserContext()
 	d := taskData{page: s.page(c, name)}
 	t, err := s.store.GetTask(ctx, name)
 	if errors.Is(err, store.ErrTaskNotFound) {
@@ -296,7 +296,7 @@ func (s *Server) runParam(c *fiber.Ctx) (tasktype.Run, error) {
 	if err != nil {
 		return tasktype.Run{}, fiber.NewError(fiber.StatusNotFound, "no such run")
 	}
-	run, err := s.store.GetRun(c.Context(), id)
+	run, err := s.store.GetRun(c.UserContext(), id)
 	if errors.Is(err, store.ErrRunNotFound) {
 		return run, fiber.NewError(fiber.StatusNotFound, "no such run")
 	}
@@ -308,7 +308,7 @@ func (s *Server) runPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	alerts, err := s.store.RunAlerts(c.Context(), run.ID)
+	alerts, err := s.store.RunAlerts(c.UserContext(), run.ID)
 	if err != nil {
 		return err
 	}

@@ -52,7 +52,7 @@ var runStatuses = append([]tasktype.RunStatus{tasktype.RunRunning}, tasktype.End
 func (s *Server) runsPage(c *fiber.Ctx) error {
 	d := runsData{page: s.page(c, "Runs"), Statuses: runStatuses, Task: c.Query("task"), Status: c.Query("status"),
 		Exit: c.Query("exit"), From: c.Query("from"), To: c.Query("to"), Zone: listZone.String()}
-	tasks, err := s.store.RunTaskNames(c.Context())
+	tasks, err := s.store.RunTaskNames(c.UserContext())
 	if err != nil {
 		return err
 	}
@@ -68,7 +68,7 @@ func (s *Server) runsPage(c *fiber.Ctx) error {
 		d.Tasks = append(d.Tasks, d.Task)
 		slices.Sort(d.Tasks)
 	}
-	runs, next, err := s.store.SearchRuns(c.Context(), f)
+	runs, next, err := s.store.SearchRuns(c.UserContext(), f)
 	if err != nil {
 		return err
 	}

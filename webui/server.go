@@ -321,7 +321,7 @@ func (s *Server) errorPage(c *fiber.Ctx, err error) error {
 }
 
 func (s *Server) health(c *fiber.Ctx) error {
-	if err := s.store.Pool().Ping(c.Context()); err != nil {
+	if err := s.store.Pool().Ping(c.UserContext()); err != nil {
 		return c.Status(fiber.StatusServiceUnavailable).SendString("database unavailable")
 	}
 	return c.SendString("ok")

@@ -106,7 +106,7 @@ func (s *Server) createTask(c *fiber.Ctx) error {
 	if !ok {
 		return s.renderTaskForm(c, fiber.StatusUnprocessableEntity, true, f)
 	}
-	ctx := c.Context()
+	ctx := c.UserContext()
 	if err := s.store.CreateTask(ctx, t); errors.Is(err, store.ErrTaskExists) {
 		f.Errors["name"] = "a task with this name exists already"
 		return s.renderTaskForm(c, fiber.StatusConflict, true, f)
@@ -147,7 +147,7 @@ func (s *Server) updateTask(c *fiber.Ctx) error {
 	if err != nil {
 		return fiber.NewError(fiber.StatusBadRequest, "the form has no version; reload it")
 	}
-	ctx := c.Context()
+	ctx := c.UserContext()
 	before, after, err := s.store.UpdateTask(ctx, t, time.UnixMicro(micros))
 	if errors.Is(err, store.ErrTaskChanged) {
 		return s.refuseStaleEdit(c, f, t)
@@ -179,7 +179,7 @@ type editConflict struct {
 // read: the form again, with what was typed, what changed, and the
 // task's current version, so that saving again (having looked) applies it.
 func (s *Server) refuseStaleEdit(c *fiber.Ctx, f taskForm, typed tasktype.Task) error {
-	cur, err := s.store.GetTask(c.Context(), f.Name)
+	cur, err := s.store.GetTask(c.UserContext(), f.Name)
 	if errors.Is(err, store.ErrTaskNotFound) {
 		return fiber.NewError(fiber.StatusNotFound, "no such task: it was deleted while you edited it")
 	}
@@ -224,7 +224,7 @@ func (s *Server) deleteTask(c *fiber.Ctx) error {
 	if c.FormValue("confirm") != t.Name {
 		return fiber.NewError(fiber.StatusBadRequest, "not deleted: type the task's name to confirm")
 	}
-	ctx := c.Context()
+	ctx := c.UserContext()
 	if err := s.store.DeleteTask(ctx, t.Name); err != nil && !errors.Is(err, store.ErrTaskNotFound) {
 		return err
 	}
@@ -243,7 +243,7 @@ func (s *Server) taskParam(c *fiber.Ctx) (tasktype.Task, error) {
 	if err := tasktype.ValidateName(name); err != nil {
 		return tasktype.Task{}, fiber.NewError(fiber.StatusNotFound, "no such task")
 	}
-	t, err := s.store.GetTask(c.Context(), name)
+	t, err := s.store.GetTask(c.UserContext(), name)
 	if errors.Is(err, store.ErrTaskNotFound) {
 		return t, fiber.NewError(fiber.StatusNotFound, "no such task")
 	}

@@ -62,10 +62,10 @@ func userAudit(u store.User) map[string]any {
 // renderUsers shows the user screen with code and d's messages.
 func (s *Server) renderUsers(c *fiber.Ctx, code int, d usersData) error {
 	var err error
-	if d.Users, err = s.store.ListUsers(c.Context()); err != nil {
+	if d.Users, err = s.store.ListUsers(c.UserContext()); err != nil {
 		return err
 	}
-	if d.Audit, err = s.store.UserAudit(c.Context(), 50); err != nil {
+	if d.Audit, err = s.store.UserAudit(c.UserContext(), 50); err != nil {
 		return err
 	}
 	d.page, d.Roles = s.page(c, "Users"), roles
@@ -108,12 +108,12 @@ func (s *Server) createUser(c *fiber.Ctx) error {
 		return refuse(fiber.StatusUnprocessableEntity, err.Error())
 	}
 	u := store.User{Username: form.Name, PasswordHash: hash, Role: string(form.Role), MustChangePassword: true}
-	if err := s.store.CreateUser(c.Context(), u); errors.Is(err, store.ErrUserExists) {
+	if err := s.store.CreateUser(c.UserContext(), u); errors.Is(err, store.ErrUserExists) {
 		return refuse(fiber.StatusConflict, fmt.Sprintf("there is already a user %q", form.Name))
 	} else if err != nil {
 		return err
 	}
-	if err := s.store.AddAudit(c.Context(), admin.Name, "user.create", "", nil, userAudit(u)); err != nil {
+	if err := s.store.AddAudit(c.UserContext(), admin.Name, "user.create", "", nil, userAudit(u)); err != nil {
 		return err
 	}
 	s.logger.Info("console user created", slog.String("by", admin.Name), slog.String("user", u.Username), slog.String("role", u.Role))
@@ -129,11 +129,11 @@ func (s *Server) createUser(c *fiber.Ctx) error {
 // it. A failure goes to userChangeFailed.
 func (s *Server) changeUser(c *fiber.Ctx, action string, change func(*store.User) error) (store.User, error) {
 	admin, _ := c.Locals("user").(currentUser)
-	before, after, err := s.store.ChangeUser(c.Context(), c.Params("name"), change)
+	before, after, err := s.store.ChangeUser(c.UserContext(), c.Params("name"), change)
 	if err != nil {
 		return after, err
 	}
-	if err := s.store.AddAudit(c.Context(), admin.Name, action, "", userAudit(before), userAudit(after)); err != nil {
+	if err := s.store.AddAudit(c.UserContext(), admin.Name, action, "", userAudit(before), userAudit(after)); err != nil {
 		return after, err
 	}
 	s.logger.Info("console user changed", slog.String("by", admin.Name), slog.String("user", after.Username), slog.String("action", action))
@@ -242,7 +242,7 @@ func (s *Server) changePassword(c *fiber.Ctx) error {
 	if cu.SSO {
 		return errSSOPassword
 	}
-	ctx := c.Context()
+	ctx := c.UserContext()
 	current, password, confirm := c.FormValue("current"), c.FormValue("password"), c.FormValue("confirm")
 	// Guessing the current password from a stolen session counts as a
 	// failed login of the user.
