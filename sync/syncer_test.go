@@ -97,17 +97,29 @@ func TestInvalidRuleIsReportedAndKeepsTheLastGoodSchedule(t *testing.T) {
 		{"*/10 * * * * * *", "UTC", "want 5 fields"},
 		{"0 9 * * FUNDAY", "UTC", "day of week"},
 		{"0 9 * * *", "Mars/Olympus", "time zone"},
+		// Rules whose day of month and month never meet on a date.
+		{"0 0 30 2 *", "UTC", `invalid rule "0 0 30 2 *": never fires: February has no day 30`},
+		{"0 0 31 4 *", "UTC", "never fires: April has no day 31"},
+		{"0 0 0 31 4 *", "Asia/Shanghai", "never fires: April has no day 31"},
+		// The host's zone, in rows from before migration 008 refused it.
+		{"0 9 * * *", "Local", `time zone "Local": use an IANA name`},
+		{"0 9 * * *", "", `time zone "": use an IANA name`},
 	} {
+		if bad.zone == "Local" {
+			if _, err := env.Store.Pool().Exec(ctx, `ALTER TABLE t_task_list DISABLE TRIGGER t_task_list_time_zone_iana`); err != nil {
+				t.Fatal(err)
+			}
+		}
 		if err := env.Store.UpsertTask(ctx, task("gold", bad.rule, bad.zone)); err != nil {
 			t.Fatal(err)
 		}
 		st, err := s.ReconcileTask(ctx, "gold")
 		if err != nil || st.Invalid != 1 || st.Writes() != 0 {
-			t.Fatalf("%q: %+v %v, want invalid and no writes", bad.rule, st, err)
+			t.Fatalf("%q in %q: %+v %v, want invalid and no writes", bad.rule, bad.zone, st, err)
 		}
 		state, ok, err := env.Store.GetSyncState(ctx, "gold")
 		if err != nil || !ok || !strings.Contains(state.Error, bad.want) || !strings.Contains(state.Error, "keeps its last good settings") {
-			t.Errorf("%q: sync state %+v %v", bad.rule, state, err)
+			t.Errorf("%q in %q: sync state %q %v, want it to say %q", bad.rule, bad.zone, state.Error, err, bad.want)
 		}
 	}
 	after, err := h.Describe(ctx)
@@ -117,8 +129,9 @@ func TestInvalidRuleIsReportedAndKeepsTheLastGoodSchedule(t *testing.T) {
 	if !after.Info.LastUpdateAt.Equal(before.Info.LastUpdateAt) {
 		t.Error("an invalid rule changed the schedule")
 	}
-	// Fixing the rule clears the error.
-	if err := env.Store.UpsertTask(ctx, task("gold", "*/20 * * * * *", "UTC")); err != nil {
+	// Fixing the rule clears the error; February 29 comes every four years,
+	// so that rule is valid.
+	if err := env.Store.UpsertTask(ctx, task("gold", "0 0 29 2 *", "UTC")); err != nil {
 		t.Fatal(err)
 	}
 	if st, err := s.ReconcileTask(ctx, "gold"); err != nil || st.Updated != 1 {
