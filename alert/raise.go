@@ -22,7 +22,7 @@ import (
 )
 
 // NotifyWorkflow is the name of the workflow that delivers one alert on
-// every channel (workflows.Notify).
+// every channel (notify.Workflow).
 const NotifyWorkflow = "Notify"
 
 // NotifyInput is the Notify workflow's argument.

@@ -1,6 +1,6 @@
 // Package notify holds the channels that carry an alert — Slack, e-mail
-// and a signed JSON webhook — and the activities of the Notify workflow
-// that drives them. What an alert says and when it is sent is package
+// and a signed JSON webhook — and the Notify workflow (Workflow, registered
+// as alert.NotifyWorkflow) with the activities that drive them. What an alert says and when it is sent is package
 // alert's business; this package only delivers.
 package notify
 

@@ -113,7 +113,7 @@ func New(cfg config.Config, st *store.Store, c client.Client, logger *slog.Logge
 		MaxConcurrentActivityExecutionSize: cfg.MaxConcurrentRuns,
 	})
 	w.RegisterWorkflow(workflows.RunTask)
-	w.RegisterWorkflowWithOptions(workflows.Notify, workflow.RegisterOptions{Name: alert.NotifyWorkflow})
+	w.RegisterWorkflowWithOptions(notify.Workflow, workflow.RegisterOptions{Name: alert.NotifyWorkflow})
 	w.RegisterActivity(acts)
 	w.RegisterActivity(&notify.Deliverer{Channels: channels, Store: st, Logger: logger.With(slog.String("component", "notify"))})
 	var names []string

@@ -18,6 +18,7 @@ import (
 	"github.com/schetask/schetask/control"
 	"github.com/schetask/schetask/internal/alerttest"
 	"github.com/schetask/schetask/internal/testenv"
+	"github.com/schetask/schetask/notify"
 	tasksync "github.com/schetask/schetask/sync"
 	"github.com/schetask/schetask/tasktype"
 	"github.com/schetask/schetask/worker"
@@ -154,7 +155,7 @@ func TestRecordHistories(t *testing.T) {
 				return fmt.Sprintf("no dispatched alert for run %d among %d", res.RunID, len(alerts))
 			})
 			id := raiser.WorkflowID(alertID)
-			var sent workflows.NotifyResult
+			var sent notify.WorkflowResult
 			if err := env.Temporal.GetWorkflow(ctx, id, "").Get(ctx, &sent); err != nil {
 				t.Fatalf("notify %s: %v", id, err)
 			}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/schetask/schetask/alert"
 	"github.com/schetask/schetask/internal/testenv"
+	"github.com/schetask/schetask/notify"
 	"github.com/schetask/schetask/workflows"
 )
 
@@ -44,7 +45,7 @@ type workflowRegistry interface {
 // deployed worker would run it with.
 func registerWorkflows(r workflowRegistry) {
 	r.RegisterWorkflow(workflows.RunTask)
-	r.RegisterWorkflowWithOptions(workflows.Notify, workflow.RegisterOptions{Name: alert.NotifyWorkflow})
+	r.RegisterWorkflowWithOptions(notify.Workflow, workflow.RegisterOptions{Name: alert.NotifyWorkflow})
 }
 
 // workflowNames collects the type names registerWorkflows gives.

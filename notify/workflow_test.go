@@ -1,4 +1,4 @@
-package workflows
+package notify
 
 import (
 	"context"
@@ -9,11 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/schetask/schetask/alert"
-	"github.com/schetask/schetask/notify"
 )
 
 // TestNotifyChannelsFailAlone checks Notify's decisions: every channel the
@@ -47,14 +47,14 @@ func TestNotifyChannelsFailAlone(t *testing.T) {
 			t.Parallel()
 			var s testsuite.WorkflowTestSuite
 			env := s.NewTestWorkflowEnvironment()
-			env.RegisterWorkflow(Notify)
+			env.RegisterWorkflow(Workflow)
 			var mu sync.Mutex
 			attempts := map[string]int{}
 			var recorded []string
 			env.RegisterActivityWithOptions(func(ctx context.Context) ([]string, error) {
 				return []string{"slack", "email", "webhook"}, nil
-			}, activityName("ChannelNames"))
-			env.RegisterActivityWithOptions(func(ctx context.Context, in notify.DeliverInput) error {
+			}, activity.RegisterOptions{Name: "ChannelNames"})
+			env.RegisterActivityWithOptions(func(ctx context.Context, in DeliverInput) error {
 				mu.Lock()
 				defer mu.Unlock()
 				attempts[in.Channel]++
@@ -65,19 +65,19 @@ func TestNotifyChannelsFailAlone(t *testing.T) {
 					return tt.fail[in.Channel]
 				}
 				return nil
-			}, activityName("Deliver"))
-			env.RegisterActivityWithOptions(func(ctx context.Context, in notify.FailureInput) error {
+			}, activity.RegisterOptions{Name: "Deliver"})
+			env.RegisterActivityWithOptions(func(ctx context.Context, in FailureInput) error {
 				mu.Lock()
 				defer mu.Unlock()
 				recorded = append(recorded, in.Channel)
 				return nil
-			}, activityName("RecordFailure"))
-			env.ExecuteWorkflow(Notify, alert.NotifyInput{Alert: alert.Alert{ID: 9, TaskName: "gold", Route: tt.route},
+			}, activity.RegisterOptions{Name: "RecordFailure"})
+			env.ExecuteWorkflow(Workflow, alert.NotifyInput{Alert: alert.Alert{ID: 9, TaskName: "gold", Route: tt.route},
 				RetryMaxInterval: 2 * time.Second, GiveUpAfter: time.Hour})
 			if err := env.GetWorkflowError(); err != nil {
 				t.Fatal(err)
 			}
-			var res NotifyResult
+			var res WorkflowResult
 			if err := env.GetWorkflowResult(&res); err != nil {
 				t.Fatal(err)
 			}

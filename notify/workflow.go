@@ -1,4 +1,4 @@
-package workflows
+package notify
 
 import (
 	"time"
@@ -7,22 +7,21 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/schetask/schetask/alert"
-	"github.com/schetask/schetask/notify"
 )
 
-// NotifyResult says which channels took the alert and which gave up.
-type NotifyResult struct {
+// WorkflowResult says which channels took the alert and which gave up.
+type WorkflowResult struct {
 	Delivered []string
 	Failed    map[string]string
 }
 
-// Notify delivers one alert on every configured channel its task allows,
+// Workflow delivers one alert on every configured channel its task allows,
 // all at once: each channel is retried with backoff on its own, so an
 // outage of one delays its message and blocks no other. It is started by
 // alert.Raiser under the name alert.NotifyWorkflow.
-func Notify(ctx workflow.Context, in alert.NotifyInput) (NotifyResult, error) {
-	var d *notify.Deliverer
-	res := NotifyResult{Failed: map[string]string{}}
+func Workflow(ctx workflow.Context, in alert.NotifyInput) (WorkflowResult, error) {
+	var d *Deliverer
+	res := WorkflowResult{Failed: map[string]string{}}
 	logger := workflow.GetLogger(ctx)
 	quick := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
@@ -61,14 +60,14 @@ func Notify(ctx workflow.Context, in alert.NotifyInput) (NotifyResult, error) {
 		wg.Add(1)
 		workflow.Go(ctx, func(gctx workflow.Context) {
 			defer wg.Done()
-			err := workflow.ExecuteActivity(deliverCtx, d.Deliver, notify.DeliverInput{Channel: ch, Alert: in.Alert}).Get(gctx, nil)
+			err := workflow.ExecuteActivity(deliverCtx, d.Deliver, DeliverInput{Channel: ch, Alert: in.Alert}).Get(gctx, nil)
 			if err == nil {
 				res.Delivered = append(res.Delivered, ch)
 				return
 			}
 			res.Failed[ch] = err.Error()
 			logger.Error("alert not delivered", "channel", ch, "alert", in.Alert.ID, "error", err)
-			_ = workflow.ExecuteActivity(quick, d.RecordFailure, notify.FailureInput{
+			_ = workflow.ExecuteActivity(quick, d.RecordFailure, FailureInput{
 				AlertID: in.Alert.ID, Channel: ch, Error: err.Error()}).Get(gctx, nil)
 		})
 	}
