@@ -39,3 +39,24 @@ func headlessChrome(t *testing.T, timeout time.Duration) context.Context {
 	t.Cleanup(func() { cancelTimeout(); cancelBrowser(); cancelAlloc() })
 	return bctx
 }
+
+// chromeRunner runs actions in the browser, failing the test with what
+// was being done.
+func chromeRunner(t *testing.T, bctx context.Context) func(what string, actions ...chromedp.Action) {
+	return func(what string, actions ...chromedp.Action) {
+		t.Helper()
+		if err := chromedp.Run(bctx, actions...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+}
+
+// chromeText reads the text of the first element matching a selector.
+func chromeText(t *testing.T, run func(string, ...chromedp.Action)) func(sel string) string {
+	return func(sel string) string {
+		t.Helper()
+		var out string
+		run("read "+sel, chromedp.Text(sel, &out, chromedp.ByQuery))
+		return out
+	}
+}

@@ -98,12 +98,7 @@ func TestConsolePagesInARealBrowser(t *testing.T) {
 	base := serveConsole(t, srv)
 
 	bctx := headlessChrome(t, 3*time.Minute)
-	run := func(what string, actions ...chromedp.Action) {
-		t.Helper()
-		if err := chromedp.Run(bctx, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
+	run := chromeRunner(t, bctx)
 	// has reports whether the page has an element matching sel.
 	has := func(sel string) bool {
 		t.Helper()

@@ -69,12 +69,7 @@ func TestConsolePagesThroughAFilteredRunList(t *testing.T) {
 	base := serveConsole(t, srv)
 
 	bctx := headlessChrome(t, 2*time.Minute)
-	run := func(what string, actions ...chromedp.Action) {
-		t.Helper()
-		if err := chromedp.Run(bctx, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
+	run := chromeRunner(t, bctx)
 	// waitFor waits until cond holds on a loaded page: a click's navigation
 	// ends the page a wait started on, so each try is a fresh evaluation.
 	waitFor := func(cond string) {

@@ -80,18 +80,8 @@ func TestConsoleInARealBrowser(t *testing.T) {
 	shots := os.Getenv("SCHETASK_SCREENSHOTS")
 	bctx := headlessChrome(t, 3*time.Minute)
 
-	run := func(what string, actions ...chromedp.Action) {
-		t.Helper()
-		if err := chromedp.Run(bctx, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		var out string
-		run("read "+sel, chromedp.Text(sel, &out, chromedp.ByQuery))
-		return out
-	}
+	run := chromeRunner(t, bctx)
+	text := chromeText(t, run)
 	// waitText reloads url until the text of sel satisfies ok.
 	waitText := func(url, sel string, timeout time.Duration, ok func(string) bool) string {
 		t.Helper()

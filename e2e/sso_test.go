@@ -78,18 +78,8 @@ func TestSSOInARealBrowser(t *testing.T) {
 	t.Cleanup(func() { stopSrv(); <-srvDone })
 
 	bctx := headlessChrome(t, 2*time.Minute)
-	run := func(what string, actions ...chromedp.Action) {
-		t.Helper()
-		if err := chromedp.Run(bctx, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		var out string
-		run("read "+sel, chromedp.Text(sel, &out, chromedp.ByQuery))
-		return out
-	}
+	run := chromeRunner(t, bctx)
+	text := chromeText(t, run)
 
 	// Sign in: a page sends us to the login page, its SSO button to the
 	// provider, which sends us back signed in, to the page we asked for.

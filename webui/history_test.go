@@ -78,11 +78,7 @@ func TestHistoryVersionsAreBrowsedViewedDiffedAndConfined(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	addUser(t, env, "vera", "viewer password", webui.RoleViewer)
-	b := newBrowser(t, console(t, env))
-	if b.login("vera", "viewer password") != 303 {
-		t.Fatal("login failed")
-	}
+	b := loggedIn(t, env, "vera", webui.RoleViewer)
 
 	_, page, _ := b.do("GET", "/tasks/gold/history", nil)
 	for _, want := range []string{"202611/25_101000", "202611/25_101010", fmt.Sprintf(`/runs/%d/file?name=gold_price.json`, v1), "<option>notes.txt</option>"} {
@@ -163,11 +159,7 @@ func TestRunningRunLogTailsLive(t *testing.T) {
 		logRel).Scan(&id); err != nil {
 		t.Fatal(err)
 	}
-	addUser(t, env, "vera", "viewer password", webui.RoleViewer)
-	b := newBrowser(t, console(t, env))
-	if b.login("vera", "viewer password") != 303 {
-		t.Fatal("login failed")
-	}
+	b := loggedIn(t, env, "vera", webui.RoleViewer)
 	// Opened before the task has written its log, the page waits for it.
 	_, page, _ := b.do("GET", fmt.Sprintf("/runs/%d", id), nil)
 	if !strings.Contains(page, `id="live-log"`) || !strings.Contains(page, fmt.Sprintf(`data-stream="/runs/%d/stream?from=0"`, id)) {
@@ -272,11 +264,7 @@ func TestFilesThatWouldSwellArePagedWithinBounds(t *testing.T) {
 		"lines.txt": oldText.String(), "long.txt": oldLong, "shallow.json": shallow("0"), "deep.json": strings.Repeat("[", 2000) + strings.Repeat("]", 2000)})
 	v2 := addArchivedRun(t, env, "gold", "202611/25_101010", map[string]string{"lines.txt": newText.String(), "long.txt": newLong,
 		"deep.json": "[]", "shallow.json": shallow("1")})
-	addUser(t, env, "vera", "viewer password", webui.RoleViewer)
-	b := newBrowser(t, console(t, env))
-	if b.login("vera", "viewer password") != 303 {
-		t.Fatal("login failed")
-	}
+	b := loggedIn(t, env, "vera", webui.RoleViewer)
 
 	for _, tt := range []struct {
 		desc, path string
@@ -318,11 +306,7 @@ func TestANamedPipeInPlaceOfAnArchivedFileIsRefusedWithoutHanging(t *testing.T) 
 	v1 := addArchivedRun(t, env, "gold", "202611/25_101000", map[string]string{"prices.txt": "1\n"})
 	v2 := addArchivedRun(t, env, "gold", "202611/25_101010", map[string]string{"prices.txt": "2\n"})
 	p := filepath.Join(env.Config.TasksDir, "gold", "history", "202611", "25_101010", "prices.txt")
-	addUser(t, env, "vera", "viewer password", webui.RoleViewer)
-	b := newBrowser(t, console(t, env))
-	if b.login("vera", "viewer password") != 303 {
-		t.Fatal("login failed")
-	}
+	b := loggedIn(t, env, "vera", webui.RoleViewer)
 	if err := os.Remove(p); err != nil {
 		t.Fatal(err)
 	}
@@ -348,11 +332,7 @@ func TestDownloadsKeepNamesThatAreNotASCII(t *testing.T) {
 	env := testenv.New(t)
 	files := map[string]string{"价格.json": `{"价格":1}`, "plain.txt": "p\n", `say "hi" 😀 100%.txt`: "hi\n"}
 	id := addArchivedRun(t, env, "gold", "202611/25_101000", files)
-	addUser(t, env, "vera", "viewer password", webui.RoleViewer)
-	b := newBrowser(t, console(t, env))
-	if b.login("vera", "viewer password") != 303 {
-		t.Fatal("login failed")
-	}
+	b := loggedIn(t, env, "vera", webui.RoleViewer)
 	for _, tt := range []struct {
 		name, header string
 	}{
@@ -420,11 +400,7 @@ func TestHistoryPagesThroughEveryVersionAndDiffsAnyTwo(t *testing.T) {
 	newestFirst := slices.Clone(ids)
 	slices.Reverse(newestFirst)
 	oldest, newest := ids[0], ids[len(ids)-1]
-	addUser(t, env, "vera", "viewer password", webui.RoleViewer)
-	b := newBrowser(t, console(t, env))
-	if b.login("vera", "viewer password") != 303 {
-		t.Fatal("login failed")
-	}
+	b := loggedIn(t, env, "vera", webui.RoleViewer)
 
 	// Older versions →, from the newest to the oldest: each version once.
 	pages, lastPage := historyWalk(t, b, "/tasks/gold/history", historyOlder)

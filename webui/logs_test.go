@@ -62,11 +62,7 @@ func TestLogsAreShownPagedDownloadedAndConfinedToTheTaskFolder(t *testing.T) {
 		t.Fatal(err)
 	}
 	good := addRun(t, env, "gold", "gold/logs/202611/25/101010.log")
-	addUser(t, env, "vera", "viewer password", webui.RoleViewer)
-	b := newBrowser(t, console(t, env))
-	if b.login("vera", "viewer password") != 303 {
-		t.Fatal("login failed")
-	}
+	b := loggedIn(t, env, "vera", webui.RoleViewer)
 
 	// The page shows the end of the log, escaped, cut on whole lines.
 	code, body, _ := b.do("GET", fmt.Sprintf("/runs/%d", good), nil)
@@ -170,11 +166,7 @@ func TestANamedPipeInPlaceOfALogIsRefusedWithoutHanging(t *testing.T) {
 		end_time = now() WHERE id = $1`, id); err != nil {
 		t.Fatal(err)
 	}
-	addUser(t, env, "vera", "viewer password", webui.RoleViewer)
-	b := newBrowser(t, console(t, env))
-	if b.login("vera", "viewer password") != 303 {
-		t.Fatal("login failed")
-	}
+	b := loggedIn(t, env, "vera", webui.RoleViewer)
 	mkfifo(t, filepath.Join(env.Config.TasksDir, rel))
 	for _, tt := range []struct {
 		path     string
@@ -226,11 +218,7 @@ func readLogPage(t *testing.T, b *browser, path string) logPage {
 func TestLogPagesJoinExactlyBothWays(t *testing.T) {
 	t.Parallel()
 	env := testenv.New(t)
-	addUser(t, env, "vera", "viewer password", webui.RoleViewer)
-	b := newBrowser(t, console(t, env))
-	if b.login("vera", "viewer password") != 303 {
-		t.Fatal("login failed")
-	}
+	b := loggedIn(t, env, "vera", webui.RoleViewer)
 	var short strings.Builder
 	for i := range 100000 {
 		fmt.Fprintf(&short, "line %06d\n", i)

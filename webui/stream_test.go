@@ -161,11 +161,7 @@ func TestLiveLogEventsCarryOffsetsAndAReconnectResumesWithoutRepeating(t *testin
 	t.Parallel()
 	env := testenv.New(t)
 	id := runningRunWithLog(t, env, "101010", "one\ntwo\n")
-	addUser(t, env, "vera", "viewer password", webui.RoleViewer)
-	b := newBrowser(t, console(t, env))
-	if b.login("vera", "viewer password") != 303 {
-		t.Fatal("login failed")
-	}
+	b := loggedIn(t, env, "vera", webui.RoleViewer)
 	path := fmt.Sprintf("/runs/%d/stream?from=0", id)
 	resp, events := openStream(t, b, path)
 	if resp.StatusCode != 200 {
@@ -331,11 +327,7 @@ func TestLiveLogSendsWholeCharacters(t *testing.T) {
 		end_time = now() WHERE id = $1`, id); err != nil {
 		t.Fatal(err)
 	}
-	addUser(t, env, "vera", "viewer password", webui.RoleViewer)
-	b := newBrowser(t, console(t, env))
-	if b.login("vera", "viewer password") != 303 {
-		t.Fatal("login failed")
-	}
+	b := loggedIn(t, env, "vera", webui.RoleViewer)
 	events := readAllEvents(t, b, fmt.Sprintf("/runs/%d/stream?from=0", id))
 	var got strings.Builder
 	cut := 0
