@@ -5,7 +5,7 @@ TEMPORAL_CLI_VERSION := v1.5.1
 STATICCHECK_VERSION := v0.8.2
 PG_BIN := $(firstword $(wildcard /usr/lib/postgresql/*/bin/initdb))
 
-.PHONY: run test test-faults bench build deps test-deps vet clean-data
+.PHONY: run test test-faults bench bench-smoke build deps test-deps vet clean-data
 
 ## run: build what is missing, start Postgres + Temporal (+ Web) under .data/, migrate, serve
 run: deps bin/schetask
@@ -26,10 +26,15 @@ test: test-deps
 test-faults: test-deps
 	$(GO) test -tags faults -run '^TestFault' -count=1 -v -timeout 30m ./e2e/
 
-## bench: fire lateness and wall overhead against bare node, isolation's cost
+## bench: every figure with its n (bench-results/bench.json): what schetask
+## adds to a run beside bare node and raw Temporal, bursts, sync, the console
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./publish/ ./taskhelper/ ./webui/ ./sandbox/
 	$(GO) run ./cmd/schetask-bench
+
+## bench-smoke: two minutes of the bench that fail on a figure past its bound (CI)
+bench-smoke: deps
+	$(GO) run ./cmd/schetask-bench -smoke
 
 build: bin/schetask
 

@@ -56,9 +56,53 @@ type ExecTaskResult struct {
 // task never runs twice for one fire.
 func (a *Activities) ExecTask(ctx context.Context, in ExecTaskInput) (ExecTaskResult, error) {
 	log := a.logger().With(slog.String("task", in.TaskName), slog.Int64("run", in.RunID))
+	r, res, err := a.spawn(ctx, log, in)
+	if r == nil {
+		return res, err
+	}
+	defer r.release(log)
+	how := a.supervise(ctx, log, r)
+	return a.ended(ctx, log, r, how)
+}
+
+// running is a task process ExecTask started, with what it must release.
+type running struct {
+	in        ExecTaskInput
+	box       *sandbox.Run
+	cmd       *exec.Cmd
+	logFile   *os.File
+	head      *stderrHead
+	logBytes  countingWriter
+	startedAt time.Time
+	// exited gets the leader's wait result; copied closes when both
+	// output streams are drained.
+	exited  chan error
+	copied  chan struct{}
+	outputs []*os.File
+	// release undoes the run's set-up, last first.
+	undo []func()
+}
+
+// release closes and removes what spawn made for the run.
+func (r *running) release(log *slog.Logger) {
+	for i := len(r.undo) - 1; i >= 0; i-- {
+		r.undo[i]()
+	}
+	if err := r.box.Close(); err != nil {
+		log.Warn("remove the run's cgroups", slog.Any("error", err))
+	}
+}
+
+// spawn makes the run's boundary, log, private folder and helper socket,
+// and starts the entrypoint in it. A run that cannot start gets no
+// running (nil) and the result that says why.
+func (a *Activities) spawn(ctx context.Context, log *slog.Logger, in ExecTaskInput) (*running, ExecTaskResult, error) {
+	failed := func(code int, msg string) (*running, ExecTaskResult, error) {
+		return nil, ExecTaskResult{ExitCode: code, Error: msg}, nil
+	}
 	dir, err := a.Layout.TaskDir(in.TaskName)
 	if err != nil {
-		return ExecTaskResult{ExitCode: tasktype.ExitNoEntrypoint, Error: err.Error()}, nil
+		return failed(tasktype.ExitNoEntrypoint, err.Error())
 	}
 	argv, err := taskdir.Entrypoint(dir)
 	if err == nil {
@@ -69,17 +113,19 @@ func (a *Activities) ExecTask(ctx context.Context, in ExecTaskInput) (ExecTaskRe
 		if errors.Is(err, taskdir.ErrNoEntrypoint) {
 			code = tasktype.ExitNoEntrypoint
 		}
-		return ExecTaskResult{ExitCode: code, Error: err.Error()}, nil
+		return failed(code, err.Error())
 	}
 
 	// The run's boundary: its user, its cgroup and the cgroup's limits.
 	box, err := a.prepareRun(ctx, in)
 	if err != nil {
-		return ExecTaskResult{ExitCode: tasktype.ExitSpawnFailed, Error: err.Error()}, nil
+		return failed(tasktype.ExitSpawnFailed, err.Error())
 	}
+	r := &running{in: in, box: box}
+	ok := false
 	defer func() {
-		if err := box.Close(); err != nil {
-			log.Warn("remove the run's cgroups", slog.Any("error", err))
+		if !ok {
+			r.release(log)
 		}
 	}()
 	acct := box.Account()
@@ -88,67 +134,64 @@ func (a *Activities) ExecTask(ctx context.Context, in ExecTaskInput) (ExecTaskRe
 	// Logs are the worker's: tasks (another user) neither read other
 	// tasks' logs nor rewrite their own.
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o750); err != nil {
-		return ExecTaskResult{ExitCode: tasktype.ExitSpawnFailed, Error: fmt.Sprintf("create log folder: %v", err)}, nil
+		return failed(tasktype.ExitSpawnFailed, fmt.Sprintf("create log folder: %v", err))
 	}
-	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
-	if err != nil {
-		return ExecTaskResult{ExitCode: tasktype.ExitSpawnFailed, Error: fmt.Sprintf("open log: %v", err)}, nil
+	if r.logFile, err = os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640); err != nil {
+		return failed(tasktype.ExitSpawnFailed, fmt.Sprintf("open log: %v", err))
 	}
-	defer logFile.Close()
+	r.undo = append(r.undo, func() { r.logFile.Close() })
 
 	// A folder of the run's own, that only the run's user can enter: its
 	// task helper socket and its TMPDIR (also its HOME).
 	runDir, err := a.makeRunDir(in.RunID, acct)
 	if err != nil {
-		return ExecTaskResult{ExitCode: tasktype.ExitSpawnFailed, Error: err.Error()}, nil
+		return failed(tasktype.ExitSpawnFailed, err.Error())
 	}
-	defer os.RemoveAll(runDir)
+	r.undo = append(r.undo, func() { os.RemoveAll(runDir) })
 	if acct != nil {
 		// publish/ is the one folder of the task the run may write; it
 		// goes back to the worker when the run is archived.
 		if pub, err := a.Layout.PublishDir(in.TaskName); err == nil {
 			if err := os.Lchown(pub, int(acct.UID), int(acct.GID)); err != nil {
-				return ExecTaskResult{ExitCode: tasktype.ExitSpawnFailed, Error: fmt.Sprintf("give publish/ to user %s: %v", acct.Name, err)}, nil
+				return failed(tasktype.ExitSpawnFailed, fmt.Sprintf("give publish/ to user %s: %v", acct.Name, err))
 			}
 		}
 	}
-
-	stdoutR, stdoutW, err := os.Pipe()
-	if err != nil {
-		return ExecTaskResult{}, fmt.Errorf("stdout pipe: %w", err)
-	}
-	defer stdoutR.Close()
-	stderrR, stderrW, err := os.Pipe()
-	if err != nil {
-		stdoutW.Close()
-		return ExecTaskResult{}, fmt.Errorf("stderr pipe: %w", err)
-	}
-	defer stderrR.Close()
 
 	var socket string
 	if a.HelperDir != "" {
 		srv, err := taskhelper.Listen(filepath.Join(runDir, "helper.sock"), &runHelper{a: a, in: in}, log,
 			taskhelper.WithPeerCheck(peerCheck(box, in.RunID)))
+		if srv != nil {
+			r.undo = append(r.undo, func() { srv.Close() })
+		}
 		if err == nil && acct != nil {
 			err = os.Lchown(srv.Path(), int(acct.UID), int(acct.GID))
 		}
 		if err != nil {
-			stdoutW.Close()
-			stderrW.Close()
-			if srv != nil {
-				srv.Close()
-			}
-			return ExecTaskResult{ExitCode: tasktype.ExitSpawnFailed, Error: err.Error()}, nil
+			return failed(tasktype.ExitSpawnFailed, err.Error())
 		}
-		defer srv.Close()
 		socket = srv.Path()
 	}
 
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Dir = dir
-	cmd.Env = a.taskEnv(in, dir, logPath, socket, filepath.Join(runDir, "tmp"), acct)
-	cmd.Stdout, cmd.Stderr = stdoutW, stderrW
-	startErr := box.Start(cmd)
+	stdoutR, stdoutW, err := os.Pipe()
+	if err != nil {
+		return nil, ExecTaskResult{}, fmt.Errorf("stdout pipe: %w", err)
+	}
+	stderrR, stderrW, err := os.Pipe()
+	if err != nil {
+		stdoutR.Close()
+		stdoutW.Close()
+		return nil, ExecTaskResult{}, fmt.Errorf("stderr pipe: %w", err)
+	}
+	r.outputs = []*os.File{stdoutR, stderrR}
+	r.undo = append(r.undo, func() { stdoutR.Close(); stderrR.Close() })
+
+	r.cmd = exec.Command(argv[0], argv[1:]...)
+	r.cmd.Dir = dir
+	r.cmd.Env = a.taskEnv(in, dir, logPath, socket, filepath.Join(runDir, "tmp"), acct)
+	r.cmd.Stdout, r.cmd.Stderr = stdoutW, stderrW
+	startErr := box.Start(r.cmd)
 	stdoutW.Close()
 	stderrW.Close()
 	if startErr != nil {
@@ -156,13 +199,12 @@ func (a *Activities) ExecTask(ctx context.Context, in ExecTaskInput) (ExecTaskRe
 		if acct != nil && errors.Is(startErr, os.ErrPermission) {
 			msg += fmt.Sprintf(" (user %s must be able to read the task folder and every folder above it)", acct.Name)
 		}
-		return ExecTaskResult{ExitCode: tasktype.ExitSpawnFailed, Error: msg}, nil
+		return failed(tasktype.ExitSpawnFailed, msg)
 	}
-	startedAt := time.Now()
-	metrics.FireLateness.Observe(startedAt.Sub(in.ScheduledTime).Seconds())
-	metrics.RunningRuns.Inc()
-	defer metrics.RunningRuns.Dec()
-	pid := cmd.Process.Pid
+	ok = true
+	r.startedAt = time.Now()
+	metrics.FireLateness.Observe(r.startedAt.Sub(in.ScheduledTime).Seconds())
+	pid := r.cmd.Process.Pid
 	log.Info("task started", slog.Int("pid", pid), slog.Any("argv", argv), slog.String("isolation", box.Isolation()))
 
 	// Recording the process comes first: if this worker dies, another one
@@ -170,92 +212,107 @@ func (a *Activities) ExecTask(ctx context.Context, in ExecTaskInput) (ExecTaskRe
 	ticks, _ := proc.StartTicks(pid)
 	if err := a.Store.SetRunProcess(context.WithoutCancel(ctx), in.RunID, store.RunProcess{
 		Host: a.Host, PID: pid, PIDStartTicks: ticks,
-		WorkerPID: a.WorkerPID, WorkerStartTicks: a.WorkerStartTicks, StartedAt: startedAt,
+		WorkerPID: a.WorkerPID, WorkerStartTicks: a.WorkerStartTicks, StartedAt: r.startedAt,
 		Isolation: box.Isolation(), Cgroups: box.Cgroups(),
 	}); err != nil {
 		log.Error("record task process", slog.Any("error", err))
 	}
 
-	head := newStderrHead(tasktype.StderrHeadLines)
-	var logBytes countingWriter
-	capture := &logCapture{out: io.MultiWriter(logFile, &logBytes)}
-	copied := make(chan struct{})
+	r.head = newStderrHead(tasktype.StderrHeadLines)
+	capture := &logCapture{out: io.MultiWriter(r.logFile, &r.logBytes)}
+	r.copied = make(chan struct{})
 	var copiers sync.WaitGroup
 	copiers.Add(2)
 	go func() { defer copiers.Done(); _ = capture.copyLines(stdoutR, nil) }()
-	go func() { defer copiers.Done(); _ = capture.copyLines(stderrR, head); _ = head.Close() }()
-	go func() { copiers.Wait(); close(copied) }()
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	go func() { defer copiers.Done(); _ = capture.copyLines(stderrR, r.head); _ = r.head.Close() }()
+	go func() { copiers.Wait(); close(r.copied) }()
+	r.exited = make(chan error, 1)
+	go func() { r.exited <- r.cmd.Wait() }()
+	return r, ExecTaskResult{}, nil
+}
 
+// stopCause is why supervise stopped watching a run.
+type stopCause struct {
+	waitErr error
+	// cancelled: Temporal cancelled the activity (a kill, a timeout).
+	cancelled bool
+	// withWorker: the worker stopped and the drain time ran out.
+	withWorker bool
+}
+
+// supervise heartbeats and flushes the run's output until its entrypoint
+// exits, Temporal cancels the run, or the worker stops and the drain time
+// runs out; in the last two it stops the run.
+func (a *Activities) supervise(ctx context.Context, log *slog.Logger, r *running) stopCause {
+	metrics.RunningRuns.Inc()
+	defer metrics.RunningRuns.Dec()
 	interval := a.HeartbeatInterval
 	if interval <= 0 {
 		interval = time.Second
 	}
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
-	var waitErr error
-	cancelled, stoppedWithWorker := false, false
 	// When the worker is asked to stop, a running task gets the drain time
 	// to end by itself, then SIGTERM and, after the grace period, SIGKILL.
 	workerStop := activity.GetWorkerStopChannel(ctx)
 	var drained <-chan time.Time
-loop:
 	for {
 		select {
-		case waitErr = <-exited:
-			break loop
+		case err := <-r.exited:
+			return stopCause{waitErr: err}
 		case <-workerStop:
 			workerStop = nil
 			log.Info("worker stopping; letting the task finish", slog.Duration("drain", a.Drain))
 			drained = time.After(a.Drain)
 		case <-drained:
-			stoppedWithWorker = true
 			log.Warn("worker stopping; stopping the task")
-			waitErr = a.stopRun(box, exited)
-			break loop
+			return stopCause{waitErr: a.stopRun(r.box, r.exited), withWorker: true}
 		case <-ticker.C:
-			activity.RecordHeartbeat(ctx, logBytes.n.Load())
-			a.flushOutput(ctx, log, in.RunID, head, logFile, false)
+			activity.RecordHeartbeat(ctx, r.logBytes.n.Load())
+			a.flushOutput(ctx, log, r.in.RunID, r.head, r.logFile, false)
 		case <-ctx.Done():
-			cancelled = true
 			log.Info("stopping task", slog.String("reason", context.Cause(ctx).Error()))
-			waitErr = a.stopRun(box, exited)
-			break loop
+			return stopCause{waitErr: a.stopRun(r.box, r.exited), cancelled: true}
 		}
 	}
+}
+
+// ended kills whatever the entrypoint left behind, records what the run
+// used and wrote, and says how it ended.
+func (a *Activities) ended(ctx context.Context, log *slog.Logger, r *running, how stopCause) (ExecTaskResult, error) {
 	// Whatever the entrypoint left behind goes with it: its whole cgroup
 	// (setsid or not), or its process group without one. Then what the
 	// run consumed is read.
-	ended := box.End(cmd.ProcessState)
-	a.recordUsage(ctx, log, in.RunID, ended)
+	usage := r.box.End(r.cmd.ProcessState)
+	a.recordUsage(ctx, log, r.in.RunID, usage)
 	select {
-	case <-copied:
+	case <-r.copied:
 	case <-time.After(2 * time.Second):
 		// Something outside the group still holds the output open.
 		log.Warn("task output still open after the task ended; closing it")
-		stdoutR.Close()
-		stderrR.Close()
-		<-copied
+		for _, f := range r.outputs {
+			f.Close()
+		}
+		<-r.copied
 	}
-	a.flushOutput(ctx, log, in.RunID, head, logFile, true)
+	a.flushOutput(ctx, log, r.in.RunID, r.head, r.logFile, true)
 
-	if cancelled {
+	if how.cancelled {
 		return ExecTaskResult{}, ctx.Err()
 	}
-	res := exitResult(waitErr)
-	if ended.OOMKills > 0 && res.ExitCode != 0 {
-		res = ExecTaskResult{ExitCode: tasktype.ExitOutOfMemory, Error: ended.OOMReason()}
+	res := exitResult(how.waitErr)
+	if usage.OOMKills > 0 && res.ExitCode != 0 {
+		res = ExecTaskResult{ExitCode: tasktype.ExitOutOfMemory, Error: usage.OOMReason()}
 	}
-	if stoppedWithWorker {
-		how := res.Error
-		if how == "" {
-			how = fmt.Sprintf("it exited with code %d", res.ExitCode)
+	if how.withWorker {
+		what := res.Error
+		if what == "" {
+			what = fmt.Sprintf("it exited with code %d", res.ExitCode)
 		}
 		res = ExecTaskResult{ExitCode: tasktype.ExitKilled, StoppedWithWorker: true, Error: fmt.Sprintf(
-			"stopped with its worker: still running %s after the worker was asked to stop, it got SIGTERM; %s", a.Drain, how)}
+			"stopped with its worker: still running %s after the worker was asked to stop, it got SIGTERM; %s", a.Drain, what)}
 	}
-	log.Info("task ended", slog.Int("exit_code", res.ExitCode), slog.Duration("took", time.Since(startedAt)))
+	log.Info("task ended", slog.Int("exit_code", res.ExitCode), slog.Duration("took", time.Since(r.startedAt)))
 	return res, nil
 }
 

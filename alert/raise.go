@@ -17,7 +17,6 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/schetask/schetask/config"
 	"github.com/schetask/schetask/store"
 )
 
@@ -62,31 +61,13 @@ type Raised struct {
 // Raiser records events as alerts and starts their delivery through
 // Temporal. Any schetask process may raise; raising is idempotent.
 type Raiser struct {
+	// Config is what NewRaiser was given, with its defaults.
+	Config
 	Store  *store.Store
 	Client client.Client
-	// TaskQueue is where Notify runs.
-	TaskQueue string
-	// WorkflowIDPrefix starts the Notify workflow ids ("<prefix>alert:<id>").
-	WorkflowIDPrefix string
-	// RepeatEvery is the repeat limit: one alert per task and topic per
-	// this long.
-	RepeatEvery time.Duration
-	// RetryMaxInterval and GiveUpAfter bound the delivery retries.
-	RetryMaxInterval time.Duration
-	GiveUpAfter      time.Duration
-	// ConsoleURL, TemporalUIURL and Namespace build the links.
-	ConsoleURL    string
-	TemporalUIURL string
-	Namespace     string
-	Logger        *slog.Logger
+	Logger *slog.Logger
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
-	// Channels are the channels configured on the workers
-	// (ConfiguredChannels). An alert the repeat limit lets through but
-	// no channel would carry, for the task's route, is recorded as not
-	// sent, with the reason under NoChannel in its deliveries, and not
-	// dispatched. Nil means not known: every such alert is dispatched.
-	Channels []string
 }
 
 // Excerpt sizes: what a chat message can hold comfortably.
@@ -189,22 +170,6 @@ func (r *Raiser) noChannel(ctx context.Context, taskName string) (string, error)
 	}
 	return fmt.Sprintf("no channel configured among those the task allows (%s; configured: %s)",
 		strings.Join(t.AlertChannels, ", "), strings.Join(r.Channels, ", ")), nil
-}
-
-// ConfiguredChannels names the channels cfg turns on, as notify.FromConfig
-// builds them (a test there holds the two together).
-func ConfiguredChannels(cfg config.Config) []string {
-	names := []string{}
-	if cfg.Slack.Enabled() {
-		names = append(names, "slack")
-	}
-	if cfg.Email.Enabled() {
-		names = append(names, "email")
-	}
-	if cfg.Webhook.Enabled() {
-		names = append(names, "webhook")
-	}
-	return names
 }
 
 // DeliveryState says, for the console, what became of a recorded alert:
@@ -377,11 +342,12 @@ func (r *Raiser) TaskDeleted(ctx context.Context, name string) error {
 	return r.Store.ForgetAlertState(ctx, name)
 }
 
-// NewRaiser makes the Raiser a schetask process uses.
-func NewRaiser(cfg config.Config, st *store.Store, c client.Client, logger *slog.Logger) *Raiser {
-	return &Raiser{Store: st, Client: c, TaskQueue: cfg.TaskQueue, WorkflowIDPrefix: cfg.ScheduleIDPrefix,
-		RepeatEvery: cfg.AlertRepeatInterval, RetryMaxInterval: cfg.AlertRetryMaxInterval,
-		GiveUpAfter: cfg.AlertGiveUpAfter, ConsoleURL: cfg.ConsoleURL, TemporalUIURL: cfg.TemporalUIURL,
-		Namespace: cfg.TemporalNamespace, Logger: logger.With(slog.String("component", "alert")),
-		Channels: ConfiguredChannels(cfg)}
+// NewRaiser makes the Raiser of cfg, its zero fields set to their
+// defaults; it fails when cfg is wrong, naming the field.
+func NewRaiser(cfg Config, st *store.Store, c client.Client, logger *slog.Logger) (*Raiser, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return &Raiser{Config: cfg, Store: st, Client: c, Logger: logger.With(slog.String("component", "alert"))}, nil
 }

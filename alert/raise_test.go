@@ -8,6 +8,7 @@ import (
 
 	"github.com/schetask/schetask/alert"
 	"github.com/schetask/schetask/config"
+	"github.com/schetask/schetask/internal/serviceconfig"
 	"github.com/schetask/schetask/internal/testenv"
 	"github.com/schetask/schetask/tasktype"
 )
@@ -44,7 +45,10 @@ func TestAlertNoChannelCarriesIsNotSent(t *testing.T) {
 				AlertChannels: tt.channels}); err != nil {
 				t.Fatal(err)
 			}
-			r := alert.NewRaiser(cfg, env.Store, env.Temporal, env.Logger)
+			r, err := alert.NewRaiser(serviceconfig.Alert(cfg), env.Store, env.Temporal, env.Logger)
+			if err != nil {
+				t.Fatal(err)
+			}
 			r.WorkflowIDPrefix = "t" + strings.ReplaceAll(t.Name(), "/", "-") + time.Now().Format("150405.000000") + "-"
 			carried := strings.HasPrefix(tt.want, "sending")
 			for i, want := range []string{tt.want, "held back"} {

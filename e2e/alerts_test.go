@@ -151,12 +151,12 @@ notify('stock of SKU-42 is low\nonly 3 left').then(r => console.log('alert', r.a
 	s.writeTask(t, "doomed", map[string]string{"index.sh": "exit 0\n"})
 	s.writeTask(t, "lingering", map[string]string{"index.sh": "sleep 4; echo done\n"})
 
-	s.insertTask(t, "slow", "*/3 * * * * *", `INSERT INTO t_task_list (task_name, rule, timeout) VALUES ($1, $2, 1)`)
-	s.insertTask(t, "broken", "*/2 * * * * *", `INSERT INTO t_task_list (task_name, rule, owners) VALUES ($1, $2, '{alice@example.com,U0ALICE}')`)
-	s.insertTask(t, "hog", "* * * * * *", "")
-	s.insertTask(t, "selfreport", "0 0 1 1 *", "")
-	s.insertTask(t, "doomed", "0 0 1 1 *", `INSERT INTO t_task_list (task_name, rule, slack_channel) VALUES ($1, $2, '#doomed')`)
-	s.insertTask(t, "lingering", "0 0 1 1 *", `INSERT INTO t_task_list (task_name, rule, timeout, timeout_action) VALUES ($1, $2, 1, 'warn')`)
+	s.insertTask(t, &testenv.TaskOpts{Name: "slow", Rule: "*/3 * * * * *", Timeout: time.Second})
+	s.insertTask(t, &testenv.TaskOpts{Name: "broken", Rule: "*/2 * * * * *", Owners: []string{"alice@example.com", "U0ALICE"}})
+	s.insertTask(t, &testenv.TaskOpts{Name: "hog", Rule: "* * * * * *"})
+	s.insertTask(t, &testenv.TaskOpts{Name: "selfreport", Rule: "0 0 1 1 *"})
+	s.insertTask(t, &testenv.TaskOpts{Name: "doomed", Rule: "0 0 1 1 *", SlackChannel: "#doomed"})
+	s.insertTask(t, &testenv.TaskOpts{Name: "lingering", Rule: "0 0 1 1 *", Timeout: time.Second, TimeoutAction: tasktype.TimeoutWarn})
 	s.runNow(t, "selfreport")
 	s.runNow(t, "lingering")
 	testenv.Eventually(t, 10*time.Second, func() string {
@@ -260,7 +260,7 @@ func TestFlappingTaskSendsOneAlertOneStillFailingOneRecovery(t *testing.T) {
 	s := startSystem(t, true, opt)
 	dir := s.writeTask(t, "flaky", map[string]string{
 		"index.sh": "if [ -f fail ]; then echo 'upstream 502' >&2; exit 101; fi; echo fine\n", "fail": ""})
-	s.insertTask(t, "flaky", "* * * * * *", "")
+	s.insertTask(t, &testenv.TaskOpts{Name: "flaky", Rule: "* * * * * *"})
 
 	testenv.Eventually(t, 30*time.Second, func() string {
 		if got := kinds(ch.webhookAlerts("flaky")); got != "failed failed+repeat" {
@@ -300,7 +300,7 @@ func TestMissedRunAlertWhenTheWorkerIsDown(t *testing.T) {
 	ch, opt := withChannels(t, time.Hour)
 	s := startSystem(t, true, opt)
 	s.writeTask(t, "steady", map[string]string{"index.sh": "echo ok\n"})
-	s.insertTask(t, "steady", "*/2 * * * * *", "")
+	s.insertTask(t, &testenv.TaskOpts{Name: "steady", Rule: "*/2 * * * * *"})
 	s.waitRun(t, "steady", 20*time.Second, "succeeded", func(r tasktype.Run) bool { return r.Status == tasktype.RunSucceeded })
 
 	s.stopWorker()
@@ -356,7 +356,7 @@ func TestMissedRunAlertWhenTemporalIsDown(t *testing.T) {
 	ch, opt := withChannels(t, time.Hour)
 	s := startSystem(t, true, opt, temporal.use)
 	s.writeTask(t, "steady", map[string]string{"index.sh": "echo ok\n"})
-	s.insertTask(t, "steady", "*/2 * * * * *", "")
+	s.insertTask(t, &testenv.TaskOpts{Name: "steady", Rule: "*/2 * * * * *"})
 	s.waitRun(t, "steady", 30*time.Second, "succeeded", func(r tasktype.Run) bool { return r.Status == tasktype.RunSucceeded })
 
 	temporal.stop()
@@ -389,7 +389,7 @@ func TestSlackOutageDelaysTheAlertAndLosesNothing(t *testing.T) {
 	downSince := time.Now()
 	s := startSystem(t, true, opt)
 	s.writeTask(t, "broken", map[string]string{"index.sh": "echo boom >&2; exit 7\n"})
-	s.insertTask(t, "broken", "0 0 1 1 *", "")
+	s.insertTask(t, &testenv.TaskOpts{Name: "broken", Rule: "0 0 1 1 *"})
 	s.runNow(t, "broken")
 	testenv.Eventually(t, 30*time.Second+outage, func() string {
 		if len(ch.mailsFor("broken")) != 1 || len(ch.webhookAlerts("broken")) != 1 {
@@ -452,8 +452,8 @@ mkdir -p "$SCHETASK_PUBLISH_DIR/sub" && echo hi > "$SCHETASK_PUBLISH_DIR/sub/hi.
 "$SCHETASK_BIN" publish nowhere && exit 103
 exit 0
 `})
-	s.insertTask(t, "gold", "0 0 1 1 *", "")
-	s.insertTask(t, "shell", "0 0 1 1 *", "")
+	s.insertTask(t, &testenv.TaskOpts{Name: "gold", Rule: "0 0 1 1 *"})
+	s.insertTask(t, &testenv.TaskOpts{Name: "shell", Rule: "0 0 1 1 *"})
 	s.runNow(t, "gold")
 	s.runNow(t, "shell")
 

@@ -20,12 +20,12 @@ func TestBadTasksAreReportedAndOthersKeepRunning(t *testing.T) {
 	t.Parallel()
 	s := startSystem(t, true)
 	s.writeTask(t, "good", map[string]string{"index.sh": "echo fine\n"})
-	s.insertTask(t, "good", "*/2 * * * * *", "")
-	s.insertTask(t, "badrule", "*/2 25 * * *", "")
-	s.insertTask(t, "nofolder", "*/2 * * * * *", "")
+	s.insertTask(t, &testenv.TaskOpts{Name: "good", Rule: "*/2 * * * * *"})
+	s.insertTask(t, &testenv.TaskOpts{Name: "badrule", Rule: "*/2 25 * * *"})
+	s.insertTask(t, &testenv.TaskOpts{Name: "nofolder", Rule: "*/2 * * * * *"})
 
 	// A name that climbs out of task/ never gets into the table.
-	_, err := s.env.Store.Pool().Exec(context.Background(), `INSERT INTO t_task_list (task_name, rule) VALUES ('../etc', '* * * * *')`)
+	_, err := testenv.InsertTask(context.Background(), s.env.Store.Pool(), &testenv.TaskOpts{Name: "../etc"})
 	if err == nil || !strings.Contains(err.Error(), "task_name_is_a_folder_name") {
 		t.Errorf("insert of ../etc: %v, want the folder-name check to refuse it", err)
 	}
@@ -88,7 +88,7 @@ process.stderr.write(out);
 process.stderr.write(Buffer.from([0, 255, 254, 10]));
 console.log('stdout too');
 `})
-	s.insertTask(t, "noisy", never, "")
+	s.insertTask(t, &testenv.TaskOpts{Name: "noisy", Rule: never})
 
 	var baseline runtime.MemStats
 	runtime.GC()

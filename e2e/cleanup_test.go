@@ -115,7 +115,7 @@ func TestABackgroundChildDiesWhenItsEntrypointExits(t *testing.T) {
 	t.Parallel()
 	s := startSystem(t, true)
 	s.writeTask(t, "leaver", map[string]string{"index.sh": leaveBehind})
-	s.insertTask(t, "leaver", never, "")
+	s.insertTask(t, &testenv.TaskOpts{Name: "leaver", Rule: never})
 	s.runNow(t, "leaver")
 	run := s.waitRun(t, "leaver", 30*time.Second, "ended", func(r tasktype.Run) bool { return r.Status != tasktype.RunRunning })
 	if run.Status != tasktype.RunSucceeded || run.ExitCode == nil || *run.ExitCode != 0 {

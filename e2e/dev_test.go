@@ -67,7 +67,13 @@ func TestDevStackRunsStopsAndKeepsItsData(t *testing.T) {
 	// Everything schetask dev printed, over both starts.
 	output := &lockedBuffer{}
 
-	start := func() *exec.Cmd {
+	// devProc is one `schetask dev`; exited is closed when it ends.
+	type devProc struct {
+		cmd    *exec.Cmd
+		exited chan struct{}
+		err    error
+	}
+	start := func() *devProc {
 		cmd := exec.Command(bin, "dev")
 		cmd.Env = env
 		out := io.MultiWriter(testLogWriter{t}, output)
@@ -75,7 +81,15 @@ func TestDevStackRunsStopsAndKeepsItsData(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
+		p := &devProc{cmd: cmd, exited: make(chan struct{})}
+		go func() { p.err = cmd.Wait(); close(p.exited) }()
 		testenv.Eventually(t, 90*time.Second, func() string {
+			select {
+			case <-p.exited:
+				// Its output, logged above, says why.
+				t.Fatalf("schetask dev exited before serving: %v", p.err)
+			default:
+			}
 			resp, err := http.Get("http://" + listen + "/healthz")
 			if err != nil {
 				return err.Error()
@@ -86,7 +100,7 @@ func TestDevStackRunsStopsAndKeepsItsData(t *testing.T) {
 			}
 			return ""
 		})
-		return cmd
+		return p
 	}
 	countRuns := func() int {
 		conn, err := pgx.Connect(context.Background(), dbURL)
@@ -100,20 +114,18 @@ func TestDevStackRunsStopsAndKeepsItsData(t *testing.T) {
 		}
 		return n
 	}
-	stop := func(cmd *exec.Cmd) {
+	stop := func(p *devProc) {
 		// What Ctrl-C in the terminal sends.
-		if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		if err := p.cmd.Process.Signal(syscall.SIGINT); err != nil {
 			t.Fatal(err)
 		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
 		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("schetask dev exited with %v after Ctrl-C", err)
+		case <-p.exited:
+			if p.err != nil {
+				t.Errorf("schetask dev exited with %v after Ctrl-C", p.err)
 			}
 		case <-time.After(60 * time.Second):
-			_ = cmd.Process.Kill()
+			_ = p.cmd.Process.Kill()
 			t.Fatal("schetask dev did not stop within 60 s of Ctrl-C")
 		}
 		// Postgres and Temporal (both started on files under the data dir)
@@ -148,9 +160,7 @@ func TestDevStackRunsStopsAndKeepsItsData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := conn.Exec(context.Background(), `INSERT INTO t_task_list (task_name, rule) VALUES ('gold', '*/2 * * * * *')`); err != nil {
-		t.Fatal(err)
-	}
+	testenv.Task(context.Background(), t, conn, &testenv.TaskOpts{Name: "gold", Rule: "*/2 * * * * *"})
 	conn.Close(context.Background())
 	testenv.Eventually(t, 20*time.Second, func() string {
 		if n := countRuns(); n < 2 {

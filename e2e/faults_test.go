@@ -27,7 +27,6 @@ import (
 	"github.com/schetask/schetask/internal/testenv"
 	"github.com/schetask/schetask/rule"
 	"github.com/schetask/schetask/store"
-	tasksync "github.com/schetask/schetask/sync"
 	"github.com/schetask/schetask/tasktype"
 )
 
@@ -139,7 +138,7 @@ func TestFaultWorkerKilledWhileAnotherIsAlive(t *testing.T) {
 	a := startWorkerProcess(t, s, "SCHETASK_MAX_CONCURRENT_RUNS=1")
 	startWorkerProcess(t, s, "SCHETASK_MAX_CONCURRENT_RUNS=1")
 	from := time.Now().Add(2 * time.Second)
-	s.insertTask(t, "steady", ruleText, "")
+	s.insertTask(t, &testenv.TaskOpts{Name: "steady", Rule: ruleText})
 
 	// Wait for a run on worker a, then kill a.
 	var victim tasktype.Run
@@ -208,7 +207,7 @@ func TestFaultTemporalDownForAMinute(t *testing.T) {
 	s := startSystem(t, true, temporal.use)
 	const ruleText = "*/2 * * * * *"
 	s.writeTask(t, "steady", map[string]string{"index.sh": "echo ok\n"})
-	s.insertTask(t, "steady", ruleText, "")
+	s.insertTask(t, &testenv.TaskOpts{Name: "steady", Rule: ruleText})
 	first := s.waitRun(t, "steady", 30*time.Second, "succeeded", func(r tasktype.Run) bool { return r.Status == tasktype.RunSucceeded })
 	from := first.ScheduledTime
 
@@ -288,7 +287,7 @@ func TestFaultPostgresRestartedMidRun(t *testing.T) {
 	})
 	s.writeTask(t, "slow", map[string]string{
 		"index.sh": "echo start; echo to stderr >&2; mkdir -p publish; echo v > publish/out.txt; sleep 8; echo done\n"})
-	s.insertTask(t, "slow", "*/20 * * * * *", "")
+	s.insertTask(t, &testenv.TaskOpts{Name: "slow", Rule: "*/20 * * * * *"})
 	run := s.waitRun(t, "slow", 40*time.Second, "is running", func(r tasktype.Run) bool { return r.Status == tasktype.RunRunning && r.PID != nil })
 
 	if err := pg.Stop(); err != nil {
@@ -324,7 +323,7 @@ func TestFaultChurnOfAThousandTasks(t *testing.T) {
 	ctx := context.Background()
 	churn := faultDuration("SCHETASK_FAULT_CHURN", time.Minute)
 	s.writeTask(t, "steady", map[string]string{"index.sh": "echo ok\n"})
-	s.insertTask(t, "steady", "*/2 * * * * *", "")
+	s.insertTask(t, &testenv.TaskOpts{Name: "steady", Rule: "*/2 * * * * *"})
 	rules := []string{"0 0 1 1 *", "0 0 2 1 *", "0 30 9 * * 1-5", "0 0 1 * 1", "15 */6 * * *"}
 	names := make([]string, 1000)
 	for i := range names {
@@ -336,7 +335,7 @@ func TestFaultChurnOfAThousandTasks(t *testing.T) {
 		name := names[rng.IntN(len(names))]
 		var err error
 		switch rng.IntN(4) {
-		case 0:
+		case 0: // raw SQL, as the other edits: the factory has no ON CONFLICT
 			_, err = s.env.Store.Pool().Exec(ctx, `INSERT INTO t_task_list (task_name, rule, task_status) VALUES ($1, $2, 0)
 				ON CONFLICT (task_name) DO NOTHING`, name, rules[rng.IntN(len(rules))])
 		case 1:
@@ -356,7 +355,7 @@ func TestFaultChurnOfAThousandTasks(t *testing.T) {
 	t.Logf("%d changes in %s", ops, churn)
 
 	// Converged: a fresh reconcile finds nothing to write.
-	check := tasksync.New(s.env.Config, s.env.Store, s.env.Temporal, s.env.Logger)
+	check := newSyncer(t, s)
 	testenv.Eventually(t, 3*time.Minute, func() string {
 		st, err := check.ReconcileAll(ctx)
 		if err != nil {
@@ -403,7 +402,7 @@ func TestFaultTaskOutlivesItsPeriod(t *testing.T) {
 	policies := []string{"skip", "buffer_one", "buffer_all", "cancel_other", "terminate_other", "allow_all"}
 	for _, p := range policies {
 		s.writeTask(t, "ov-"+p, map[string]string{"index.sh": "echo start; sleep 2.5; echo done\n"})
-		s.insertTask(t, "ov-"+p, ruleText, `INSERT INTO t_task_list (task_name, rule, overlap_policy) VALUES ($1, $2, $3)`, p)
+		s.insertTask(t, &testenv.TaskOpts{Name: "ov-" + p, Rule: ruleText, Overlap: tasktype.OverlapPolicy(p)})
 	}
 	from := time.Now()
 	time.Sleep(faultDuration("SCHETASK_FAULT_OVERLAP", 10*time.Second))

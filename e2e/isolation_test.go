@@ -77,7 +77,7 @@ func TestATaskCannotReadTheWorkersSecretsOrTouchOtherTasks(t *testing.T) {
 		"secret-paths": confFile + "\n" + filepath.Join(pgDirs[0], "postgresql.auto.conf") + "\n",
 		"pg-dir":       pgDirs[0],
 	})
-	s.insertTask(t, "snoop", never, "")
+	s.insertTask(t, &testenv.TaskOpts{Name: "snoop", Rule: never})
 	s.runNow(t, "snoop")
 	run := s.waitRun(t, "snoop", 30*time.Second, "ended", func(r tasktype.Run) bool { return r.Status != tasktype.RunRunning })
 	log, err := os.ReadFile(s.layout.Abs(run.LogPath))
@@ -126,7 +126,7 @@ func TestAHelperSocketAnswersOnlyItsOwnRun(t *testing.T) {
 	s := startSystem(t, false)
 	s.cli = schetaskBinary(t)
 	s.startWorker(t)
-	s.insertTask(t, "holder", never, "")
+	s.insertTask(t, &testenv.TaskOpts{Name: "holder", Rule: never})
 	run, pid, _ := startSleeper(t, s, "holder")
 	// The holder's socket, from its environment (readable to its own user).
 	env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
@@ -143,7 +143,7 @@ func TestAHelperSocketAnswersOnlyItsOwnRun(t *testing.T) {
 		t.Fatalf("no socket in the holder's environment")
 	}
 	s.writeTask(t, "intruder", map[string]string{"index.sh": intruder, "target": target})
-	s.insertTask(t, "intruder", never, "")
+	s.insertTask(t, &testenv.TaskOpts{Name: "intruder", Rule: never})
 	s.runNow(t, "intruder")
 	ir := s.waitRun(t, "intruder", 30*time.Second, "ended", func(r tasktype.Run) bool { return r.Status != tasktype.RunRunning })
 	log, _ := os.ReadFile(s.layout.Abs(ir.LogPath))
@@ -172,7 +172,7 @@ func TestASetsidChildDiesWhenItsEntrypointExits(t *testing.T) {
 	t.Parallel()
 	s := startSystem(t, true)
 	s.writeTask(t, "leaver", map[string]string{"index.sh": "#!/bin/sh\nsetsid sleep 600 &\necho $! > \"$SCHETASK_PUBLISH_DIR/gc.pid\"\necho bye\n"})
-	s.insertTask(t, "leaver", never, "")
+	s.insertTask(t, &testenv.TaskOpts{Name: "leaver", Rule: never})
 	s.runNow(t, "leaver")
 	run := s.waitRun(t, "leaver", 30*time.Second, "succeeded", func(r tasktype.Run) bool { return r.Status == tasktype.RunSucceeded })
 	b, err := os.ReadFile(filepath.Join(s.layout.Abs(run.HistoryPath), "gc.pid"))
@@ -197,9 +197,9 @@ func TestAMemoryLimitEndsTheRunNotTheWorker(t *testing.T) {
 	t.Parallel()
 	s := startSystem(t, true)
 	s.writeTask(t, "hog", map[string]string{"index.js": hog})
-	s.insertTask(t, "hog", never, `INSERT INTO t_task_list (task_name, rule, memory_limit_mb) VALUES ($1, $2, 64)`)
+	s.insertTask(t, &testenv.TaskOpts{Name: "hog", Rule: never, MemoryLimitMB: new(64)})
 	s.writeTask(t, "bystander", map[string]string{"index.sh": "echo fine\n"})
-	s.insertTask(t, "bystander", never, "")
+	s.insertTask(t, &testenv.TaskOpts{Name: "bystander", Rule: never})
 	s.runNow(t, "hog")
 	run := s.waitRun(t, "hog", 60*time.Second, "ended", func(r tasktype.Run) bool { return r.Status != tasktype.RunRunning })
 	if run.Status != tasktype.RunFailed || run.ExitCode == nil || *run.ExitCode != tasktype.ExitOutOfMemory ||
@@ -232,7 +232,7 @@ func TestACPULimitSlowsABusyLoop(t *testing.T) {
 	t.Parallel()
 	s := startSystem(t, true)
 	s.writeTask(t, "spin", map[string]string{"index.js": "const end = Date.now() + 4000; while (Date.now() < end) {}\n"})
-	s.insertTask(t, "spin", never, `INSERT INTO t_task_list (task_name, rule, cpu_limit) VALUES ($1, $2, 0.5)`)
+	s.insertTask(t, &testenv.TaskOpts{Name: "spin", Rule: never, CPULimit: new(0.5)})
 	s.runNow(t, "spin")
 	run := s.waitRun(t, "spin", 60*time.Second, "succeeded", func(r tasktype.Run) bool { return r.Status == tasktype.RunSucceeded })
 	requireIsolated(t, run)
@@ -268,7 +268,7 @@ ln -s ../../linker escape
 ln -s real.txt alias
 "$SCHETASK_BIN" publish prod
 `})
-	s.insertTask(t, "linker", never, "")
+	s.insertTask(t, &testenv.TaskOpts{Name: "linker", Rule: never})
 	s.runNow(t, "linker")
 	run := s.waitRun(t, "linker", 30*time.Second, "ended", func(r tasktype.Run) bool { return r.Status != tasktype.RunRunning })
 	log, _ := os.ReadFile(s.layout.Abs(run.LogPath))

@@ -85,7 +85,7 @@ func requireLogKept(t *testing.T, s *system, r tasktype.Run) {
 func TestKillSignalKillsTheWholeProcessTree(t *testing.T) {
 	t.Parallel()
 	s := startSystem(t, true)
-	s.insertTask(t, "sleepy", never, "")
+	s.insertTask(t, &testenv.TaskOpts{Name: "sleepy", Rule: never})
 	run, pid, grandchild := startSleeper(t, s, "sleepy")
 
 	// What `temporal workflow signal --name kill` does.
@@ -111,7 +111,7 @@ func TestKillSignalKillsTheWholeProcessTree(t *testing.T) {
 func TestTaskStatusTwoKillsAndPauses(t *testing.T) {
 	t.Parallel()
 	s := startSystem(t, true)
-	s.insertTask(t, "sleepy2", never, "")
+	s.insertTask(t, &testenv.TaskOpts{Name: "sleepy2", Rule: never})
 	run, pid, grandchild := startSleeper(t, s, "sleepy2")
 	s.exec(t, `UPDATE t_task_list SET task_status = 2 WHERE task_name = 'sleepy2'`)
 	killed := s.waitRun(t, "sleepy2", 15*time.Second, "was killed", func(r tasktype.Run) bool {
@@ -131,7 +131,7 @@ func TestTaskStatusTwoKillsAndPauses(t *testing.T) {
 func TestTimeoutKillsTheWholeProcessTree(t *testing.T) {
 	t.Parallel()
 	s := startSystem(t, true)
-	s.insertTask(t, "slow", never, `INSERT INTO t_task_list (task_name, rule, timeout) VALUES ($1, $2, 2)`)
+	s.insertTask(t, &testenv.TaskOpts{Name: "slow", Rule: never, Timeout: 2 * time.Second})
 	run, pid, grandchild := startSleeper(t, s, "slow")
 	timedOut := s.waitRun(t, "slow", 20*time.Second, "timed out", func(r tasktype.Run) bool {
 		return r.ID == run.ID && r.Status == tasktype.RunTimedOut
@@ -152,7 +152,7 @@ func TestWorkerKilledMidRunIsLostOrphanReapedScheduleGoesOn(t *testing.T) {
 	worker := startWorkerProcess(t, s)
 
 	dir := s.writeTask(t, "orphan", map[string]string{"index.sh": sleeper})
-	s.insertTask(t, "orphan", "*/3 * * * * *", "")
+	s.insertTask(t, &testenv.TaskOpts{Name: "orphan", Rule: "*/3 * * * * *"})
 	run := s.waitRun(t, "orphan", 20*time.Second, "is running with a pid", func(r tasktype.Run) bool {
 		return r.Status == tasktype.RunRunning && r.PID != nil
 	})
@@ -211,14 +211,14 @@ func (w testLogWriter) Write(p []byte) (int, error) {
 func TestTerminatedWorkflowStillEndsItsRunAndProcess(t *testing.T) {
 	t.Parallel()
 	s := startSystem(t, true)
-	s.insertTask(t, "terminated", never, "")
+	s.insertTask(t, &testenv.TaskOpts{Name: "terminated", Rule: never})
 	run, pid, grandchild := startSleeper(t, s, "terminated")
 	// Terminate skips the end hook: what Temporal Web's Terminate button does.
 	if err := s.env.Temporal.TerminateWorkflow(context.Background(), run.WorkflowID, run.RunID, "test"); err != nil {
 		t.Fatal(err)
 	}
 	requireGone(t, pid, grandchild)
-	syncer := newSyncer(s)
+	syncer := newSyncer(t, s)
 	syncer.AbandonedAfter = 0
 	testenv.Eventually(t, 10*time.Second, func() string {
 		if _, err := syncer.ReconcileRuns(context.Background()); err != nil {

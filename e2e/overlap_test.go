@@ -169,7 +169,7 @@ func fireThreeTimesDuringOneRun(t *testing.T, p tasktype.OverlapPolicy) overlapO
 	s := startSystem(t, true)
 	name := "ov-" + strings.ReplaceAll(string(p), "_", "-")
 	dir := s.writeTask(t, name, map[string]string{"index.sh": gated})
-	s.insertTask(t, name, never, `INSERT INTO t_task_list (task_name, rule, overlap_policy) VALUES ($1, $2, $3)`, string(p))
+	s.insertTask(t, &testenv.TaskOpts{Name: name, Rule: never, Overlap: p})
 	h := s.env.Temporal.ScheduleClient().GetHandle(ctx, s.control.ScheduleID(name))
 	info := func() (actions, skipped, running int) {
 		d, err := h.Describe(ctx)

@@ -33,7 +33,7 @@ func TestEveryTwoSecondsProducesRunsLogsAndHistory(t *testing.T) {
 	t.Parallel()
 	s := startSystem(t, true)
 	s.writeTask(t, "gold", map[string]string{"index.js": exampleGold(t)})
-	s.insertTask(t, "gold", "*/2 * * * * *", "")
+	s.insertTask(t, &testenv.TaskOpts{Name: "gold", Rule: "*/2 * * * * *"})
 
 	testenv.Eventually(t, 30*time.Second, func() string {
 		n := 0
@@ -99,7 +99,7 @@ func TestRuleChangePauseResumeAndDeleteTakeEffectWithinTwoSeconds(t *testing.T) 
 	t.Parallel()
 	s := startSystem(t, true)
 	s.writeTask(t, "tick", map[string]string{"index.sh": "echo tick\n"})
-	s.insertTask(t, "tick", "*/2 * * * * *", "")
+	s.insertTask(t, &testenv.TaskOpts{Name: "tick", Rule: "*/2 * * * * *"})
 	s.waitRun(t, "tick", 20*time.Second, "succeeded", func(r tasktype.Run) bool { return r.Status == tasktype.RunSucceeded })
 	h := s.env.Temporal.ScheduleClient().GetHandle(context.Background(), s.control.ScheduleID("tick"))
 
@@ -186,9 +186,9 @@ func TestResyncOfUnchangedTasksWritesNothing(t *testing.T) {
 	t.Parallel()
 	s := startSystem(t, false)
 	for _, name := range []string{"a", "b", "c"} {
-		s.insertTask(t, name, "0 0 1 1 *", "")
+		s.insertTask(t, &testenv.TaskOpts{Name: name, Rule: "0 0 1 1 *"})
 	}
-	syncer := newSyncer(s)
+	syncer := newSyncer(t, s)
 	testenv.Eventually(t, 5*time.Second, func() string {
 		st, err := syncer.ReconcileAll(context.Background())
 		if err != nil {
@@ -212,7 +212,7 @@ func TestRuleChangeAndResumeInOneUpdate(t *testing.T) {
 	t.Parallel()
 	s := startSystem(t, true)
 	s.writeTask(t, "both", map[string]string{"index.sh": "echo both\n"})
-	s.insertTask(t, "both", "0 0 1 1 *", `INSERT INTO t_task_list (task_name, rule, task_status) VALUES ($1, $2, 0)`)
+	s.insertTask(t, &testenv.TaskOpts{Name: "both", Rule: "0 0 1 1 *", Status: new(tasktype.StatusOff)})
 	testenv.Eventually(t, 5*time.Second, func() string {
 		if _, err := s.env.Temporal.ScheduleClient().GetHandle(context.Background(), s.control.ScheduleID("both")).Describe(context.Background()); err != nil {
 			return err.Error()

@@ -18,6 +18,7 @@ import (
 	"github.com/schetask/schetask/alert"
 	"github.com/schetask/schetask/control"
 	"github.com/schetask/schetask/devstack"
+	"github.com/schetask/schetask/internal/serviceconfig"
 	"github.com/schetask/schetask/internal/testenv"
 	"github.com/schetask/schetask/monitor"
 	tasksync "github.com/schetask/schetask/sync"
@@ -54,13 +55,19 @@ func startSystem(t *testing.T, withWorker bool, opts ...func(*testenv.Env)) *sys
 	s := &system{env: env, layout: tasktype.Layout{Root: env.Config.TasksDir},
 		control: &control.Control{Store: env.Store, Client: env.Temporal, ScheduleIDPrefix: env.Config.ScheduleIDPrefix}}
 	syncDone := make(chan struct{})
-	raiser := alert.NewRaiser(env.Config, env.Store, env.Temporal, env.Logger)
-	syncer := tasksync.New(env.Config, env.Store, env.Temporal, env.Logger)
+	raiser, err := alert.NewRaiser(serviceconfig.Alert(env.Config), env.Store, env.Temporal, env.Logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	syncer := newSyncer(t, s)
 	syncer.OnTaskDeleted, syncer.OnRunClosed = raiser.TaskDeleted, raiser.RunEnded
 	// Runs whose workflow ended without its end hook (terminate_other)
 	// are closed within seconds, not the production minute.
 	syncer.AbandonedAfter = 5 * time.Second
-	mon := monitor.New(env.Config, env.Store, raiser, env.Logger)
+	mon, err := monitor.New(serviceconfig.Monitor(env.Config), env.Store, raiser, env.Logger)
+	if err != nil {
+		t.Fatal(err)
+	}
 	go func() { defer close(syncDone); _ = syncer.Run(ctx) }()
 	monDone := make(chan struct{})
 	go func() { defer close(monDone); _ = mon.Run(ctx) }()
@@ -93,7 +100,7 @@ func startSystem(t *testing.T, withWorker bool, opts ...func(*testenv.Env)) *sys
 
 func (s *system) startWorker(t *testing.T) {
 	t.Helper()
-	w, err := worker.New(s.env.Config, s.env.Store, s.env.Temporal, s.env.Logger)
+	w, err := worker.New(serviceconfig.Worker(s.env.Config), s.env.Store, s.env.Temporal, s.env.Logger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,15 +136,9 @@ func (s *system) writeTask(t *testing.T, name string, files map[string]string) s
 }
 
 // insertTask adds a row to t_task_list the way a user would, with SQL.
-func (s *system) insertTask(t *testing.T, name, rule string, extra string, args ...any) {
+func (s *system) insertTask(t *testing.T, opts *testenv.TaskOpts) {
 	t.Helper()
-	q := `INSERT INTO t_task_list (task_name, rule) VALUES ($1, $2)`
-	if extra != "" {
-		q = extra
-	}
-	if _, err := s.env.Store.Pool().Exec(context.Background(), q, append([]any{name, rule}, args...)...); err != nil {
-		t.Fatalf("insert task %q: %v", name, err)
-	}
+	testenv.Task(context.Background(), t, s.env.Store.Pool(), opts)
 }
 
 // runNow triggers a run once sync has made the task's schedule.
@@ -250,8 +251,13 @@ func schetaskBinary(t *testing.T) string {
 	return binPath
 }
 
-func newSyncer(s *system) *tasksync.Syncer {
-	return tasksync.New(s.env.Config, s.env.Store, s.env.Temporal, s.env.Logger)
+func newSyncer(t *testing.T, s *system) *tasksync.Syncer {
+	t.Helper()
+	syncer, err := tasksync.New(serviceconfig.Sync(s.env.Config), s.env.Store, s.env.Temporal, s.env.Logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return syncer
 }
 
 // startWorkerProcess runs `schetask worker` for the test's system.

@@ -24,7 +24,7 @@ func TestTwoWorkersShareTheRunsWithoutDoubles(t *testing.T) {
 		pids[startWorkerProcess(t, s, "SCHETASK_MAX_CONCURRENT_RUNS=1").Process.Pid] = true
 	}
 	s.writeTask(t, "shared", map[string]string{"index.sh": "sleep 1.5\necho done\n"})
-	s.insertTask(t, "shared", "* * * * * *", `INSERT INTO t_task_list (task_name, rule, overlap_policy) VALUES ($1, $2, 'allow_all')`)
+	s.insertTask(t, &testenv.TaskOpts{Name: "shared", Rule: "* * * * * *", Overlap: tasktype.OverlapAllowAll})
 
 	testenv.Eventually(t, 30*time.Second, func() string {
 		n := 0
@@ -84,7 +84,7 @@ func TestWorkerStoppedWithSIGTERMDrainsThenStopsItsRuns(t *testing.T) {
 	s.writeTask(t, "short", map[string]string{"index.sh": "sleep 2\necho finished\n"})
 	s.writeTask(t, "long", map[string]string{"index.sh": "trap 'echo got SIGTERM; exit 7' TERM\necho started\nwhile true; do sleep 0.1; done\n"})
 	for _, name := range []string{"short", "long"} {
-		s.insertTask(t, name, never, "")
+		s.insertTask(t, &testenv.TaskOpts{Name: name, Rule: never})
 		s.runNow(t, name)
 	}
 	var pids []int

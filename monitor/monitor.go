@@ -15,7 +15,6 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/schetask/schetask/alert"
-	"github.com/schetask/schetask/config"
 	"github.com/schetask/schetask/metrics"
 	"github.com/schetask/schetask/rule"
 	"github.com/schetask/schetask/store"
@@ -30,19 +29,10 @@ type Raiser interface {
 
 // Monitor runs the checks.
 type Monitor struct {
+	// Config is what New was given, with its defaults.
+	Config
 	Store  *store.Store
 	Alerts Raiser
-	// Grace is how late a run may start before it counts as missed.
-	Grace time.Duration
-	// Interval is how often the checks run.
-	Interval time.Duration
-	// Lookback bounds how far back a check looks (after the monitor itself
-	// was down, say).
-	Lookback time.Duration
-	// Settle is how long after a schedule is created or changed its fires
-	// are not checked: Temporal's scheduler drops fires due before it first
-	// runs, which can be a second or more after the create call.
-	Settle time.Duration
 	Logger *slog.Logger
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
@@ -206,8 +196,12 @@ func (m *Monitor) logger() *slog.Logger {
 	return slog.Default()
 }
 
-// New makes the Monitor of the configuration.
-func New(cfg config.Config, st *store.Store, alerts Raiser, logger *slog.Logger) *Monitor {
-	return &Monitor{Store: st, Alerts: alerts, Grace: cfg.MissedGrace, Interval: cfg.MonitorInterval,
-		Lookback: 24 * time.Hour, Settle: 5 * time.Second, Logger: logger.With(slog.String("component", "monitor"))}
+// New makes the Monitor of cfg, its zero fields set to their defaults;
+// it fails when cfg is wrong, naming the field.
+func New(cfg Config, st *store.Store, alerts Raiser, logger *slog.Logger) (*Monitor, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return &Monitor{Config: cfg, Store: st, Alerts: alerts, Logger: logger.With(slog.String("component", "monitor"))}, nil
 }

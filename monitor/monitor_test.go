@@ -10,6 +10,7 @@ import (
 	"github.com/schetask/schetask/alert"
 	"github.com/schetask/schetask/internal/testenv"
 	"github.com/schetask/schetask/store"
+	"github.com/schetask/schetask/tasktype"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -54,11 +55,9 @@ func TestCheckMissedComparesTheRuleWithTheRuns(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			env := testenv.New(t)
 			ctx := context.Background()
-			zone := tt.zone
-			if zone == "" {
-				zone = "UTC"
-			}
-			exec(t, env.Store, `INSERT INTO t_task_list (task_name, rule, time_zone, task_status) VALUES ('t', $1, $2, $3)`, tt.rule, zone, tt.status)
+			testenv.Task(ctx, t, env.Store.Pool(), &testenv.TaskOpts{
+				Name: "t", Rule: tt.rule, TimeZone: tt.zone, Status: new(tasktype.Status(tt.status)),
+			})
 			exec(t, env.Store, `UPDATE t_task_list SET updated_at = $1`, t0)
 			if tt.syncErr != "" {
 				if err := env.Store.SetSyncState(ctx, store.SyncState{TaskName: "t", Error: tt.syncErr}); err != nil {
@@ -70,10 +69,18 @@ func TestCheckMissedComparesTheRuleWithTheRuns(t *testing.T) {
 				exec(t, env.Store, `INSERT INTO t_task_exec_list (task_name, task_version, workflow_id, run_id, scheduled_time)
 					VALUES ('t', $1, $1, $1, $2)`, fmt.Sprint(i), t0.Add(d))
 			}
-			raiser := alert.NewRaiser(env.Config, env.Store, env.Temporal, env.Logger)
+			// No channel is configured: the alerts are recorded, not sent.
+			raiser, err := alert.NewRaiser(alert.Config{TaskQueue: env.Config.TaskQueue,
+				WorkflowIDPrefix: env.Config.ScheduleIDPrefix, Channels: []string{}}, env.Store, env.Temporal, env.Logger)
+			if err != nil {
+				t.Fatal(err)
+			}
 			var now time.Time
-			m := New(env.Config, env.Store, raiser, env.Logger)
-			m.Grace, m.Lookback, m.Now = 2*time.Second, 7*24*time.Hour, func() time.Time { return now }
+			m, err := New(Config{Grace: 2 * time.Second, Lookback: 7 * 24 * time.Hour}, env.Store, raiser, env.Logger)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.Now = func() time.Time { return now }
 			for _, at := range tt.checksAt {
 				now = t0.Add(at)
 				if _, err := m.CheckMissed(ctx); err != nil {

@@ -4,17 +4,16 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/schetask/schetask/alert"
 	"github.com/schetask/schetask/config"
 )
 
-// TestConfiguredChannelsMatchFromConfig: the alert raiser decides that no
-// channel would carry an alert from alert.ConfiguredChannels; it must name
+// TestChannelNamesMatchFromConfig: the alert raiser decides that no
+// channel would carry an alert from Config.ChannelNames; it must name
 // exactly the channels FromConfig builds, for every mix of settings.
-func TestConfiguredChannelsMatchFromConfig(t *testing.T) {
+func TestChannelNamesMatchFromConfig(t *testing.T) {
 	t.Parallel()
 	for mask := range 8 {
-		var cfg config.Config
+		var cfg Config
 		if mask&1 != 0 {
 			cfg.Slack = config.SlackConfig{Token: config.NewSecret("xoxb-test"), Channel: "#ops"}
 		}
@@ -32,8 +31,8 @@ func TestConfiguredChannelsMatchFromConfig(t *testing.T) {
 		for _, c := range chans {
 			built = append(built, c.Name())
 		}
-		if got := alert.ConfiguredChannels(cfg); !slices.Equal(got, built) && !(len(got) == 0 && len(built) == 0) {
-			t.Errorf("mask %03b: alert.ConfiguredChannels = %q, FromConfig builds %q", mask, got, built)
+		if got := cfg.ChannelNames(); !slices.Equal(got, built) && !(len(got) == 0 && len(built) == 0) {
+			t.Errorf("mask %03b: ChannelNames = %q, FromConfig builds %q", mask, got, built)
 		}
 	}
 }

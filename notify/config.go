@@ -8,11 +8,41 @@ import (
 	"github.com/schetask/schetask/config"
 )
 
+// Config is what the alert channels are built from: one section per
+// channel, a channel being on when its section is enabled, and the
+// webhook's address policy. The sections are config's own types, which
+// hold their secrets as config.Secret.
+type Config struct {
+	Slack   config.SlackConfig
+	Email   config.EmailConfig
+	Webhook config.WebhookConfig
+	// WebhookAllowPrivate lets webhooks reach loopback, private,
+	// link-local and metadata addresses.
+	WebhookAllowPrivate bool
+}
+
+// ChannelNames names the channels cfg turns on, in the order FromConfig
+// builds them (a test holds the two together); empty, not nil, when none
+// is on.
+func (cfg Config) ChannelNames() []string {
+	names := []string{}
+	if cfg.Slack.Enabled() {
+		names = append(names, "slack")
+	}
+	if cfg.Email.Enabled() {
+		names = append(names, "email")
+	}
+	if cfg.Webhook.Enabled() {
+		names = append(names, "webhook")
+	}
+	return names
+}
+
 // FromConfig builds the channels the configuration turns on, in the order
 // slack, email, webhook. hc is the HTTP client (a 30-second one when nil);
 // the webhook keeps its timeout but dials and redirects its own way, as
-// SCHETASK_WEBHOOK_ALLOW_PRIVATE says.
-func FromConfig(cfg config.Config, hc *http.Client) ([]Channel, error) {
+// WebhookAllowPrivate says.
+func FromConfig(cfg Config, hc *http.Client) ([]Channel, error) {
 	if hc == nil {
 		hc = &http.Client{Timeout: 30 * time.Second}
 	}

@@ -7,37 +7,36 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/schetask/schetask/alert"
 	"github.com/schetask/schetask/config"
 	"github.com/schetask/schetask/internal/testenv"
 	"github.com/schetask/schetask/tasktype"
 )
 
 // channelSettings turn on one alert channel each, keyed by its name. A
-// channel added to tasktype.AlertChannelNames or to config.Config and not
-// here fails TestEveryAlertChannelIsWiredThrough (see docs/extending.md).
-var channelSettings = map[string]func(*config.Config){
-	"slack": func(c *config.Config) {
+// channel added to tasktype.AlertChannelNames, config.Config or Config and
+// not here fails TestEveryAlertChannelIsWiredThrough (see docs/extending.md).
+var channelSettings = map[string]func(*Config){
+	"slack": func(c *Config) {
 		c.Slack = config.SlackConfig{Token: config.NewSecret("xoxb-test"), Channel: "#ops"}
 	},
-	"email": func(c *config.Config) {
+	"email": func(c *Config) {
 		c.Email = config.EmailConfig{Addr: "127.0.0.1:2525", From: "schetask@example.com", To: []string{"ops@example.com"}}
 	},
-	"webhook": func(c *config.Config) {
+	"webhook": func(c *Config) {
 		c.Webhook = config.WebhookConfig{URL: "https://hooks.example.com/schetask", Secret: config.NewSecret("s3cret")}
 	},
 }
 
-// channelSection is a section of config.Config that configures an alert
-// channel.
+// channelSection is a section of config.Config (and of Config) that
+// configures an alert channel.
 type channelSection interface {
 	AlertChannel() string
 	Enabled() bool
 }
 
-// channelConfigs maps the channel each section of cfg configures to
-// whether it is on.
-func channelConfigs(cfg config.Config) map[string]bool {
+// channelConfigs maps the channel each section of cfg (a config.Config or
+// a Config) configures to whether it is on.
+func channelConfigs(cfg any) map[string]bool {
 	out := map[string]bool{}
 	v := reflect.ValueOf(cfg)
 	for i := range v.NumField() {
@@ -49,35 +48,38 @@ func channelConfigs(cfg config.Config) map[string]bool {
 }
 
 // TestEveryAlertChannelIsWiredThrough walks tasktype.AlertChannelNames:
-// each name has one config.Config section that turns it on, FromConfig
-// builds a channel of that name from it, and alert.ConfiguredChannels
-// names it; and config.Config has no channel section beyond those.
+// config.Config and Config each have one section per name and no other,
+// the section turns the channel on, FromConfig builds a channel of that
+// name from it, and ChannelNames names it. (That serviceconfig.Notify
+// copies each section over is tested there.)
 func TestEveryAlertChannelIsWiredThrough(t *testing.T) {
 	t.Parallel()
-	var sections []string
-	for name := range channelConfigs(config.Config{}) {
-		sections = append(sections, name)
-	}
 	want := slices.Clone(tasktype.AlertChannelNames)
-	slices.Sort(sections)
 	slices.Sort(want)
-	if !slices.Equal(sections, want) {
-		t.Errorf("config.Config configures channels %q; tasktype.AlertChannelNames has %q", sections, want)
+	for what, cfg := range map[string]any{"config.Config": config.Config{}, "notify.Config": Config{}} {
+		var sections []string
+		for name := range channelConfigs(cfg) {
+			sections = append(sections, name)
+		}
+		slices.Sort(sections)
+		if !slices.Equal(sections, want) {
+			t.Errorf("%s configures channels %q; tasktype.AlertChannelNames has %q", what, sections, want)
+		}
 	}
 	for name := range channelSettings {
 		if !slices.Contains(tasktype.AlertChannelNames, name) {
 			t.Errorf("channelSettings has %q, which tasktype.AlertChannelNames lacks", name)
 		}
 	}
-	var all config.Config
+	var all Config
 	for _, name := range tasktype.AlertChannelNames {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			enable, ok := channelSettings[name]
 			if !ok {
-				t.Fatalf("channel %q: no setting turns it on: add it to config.Config and channelSettings", name)
+				t.Fatalf("channel %q: no setting turns it on: add it to config.Config, Config and channelSettings", name)
 			}
-			var cfg config.Config
+			var cfg Config
 			enable(&cfg)
 			var on []string
 			for section, enabled := range channelConfigs(cfg) {
@@ -99,8 +101,8 @@ func TestEveryAlertChannelIsWiredThrough(t *testing.T) {
 				}
 				t.Errorf("FromConfig builds %q, want [%s]", built, name)
 			}
-			if got := alert.ConfiguredChannels(cfg); !slices.Equal(got, []string{name}) {
-				t.Errorf("alert.ConfiguredChannels = %q, want [%s]", got, name)
+			if got := cfg.ChannelNames(); !slices.Equal(got, []string{name}) {
+				t.Errorf("ChannelNames = %q, want [%s]", got, name)
 			}
 		})
 		if enable, ok := channelSettings[name]; ok {

@@ -174,12 +174,12 @@ func TestWebhookRefusesInternalAddresses(t *testing.T) {
 }
 
 // TestFromConfigChecksAddresses: the worker's channels come from
-// FromConfig, which must pass SCHETASK_WEBHOOK_ALLOW_PRIVATE on.
+// FromConfig, which must pass Config.WebhookAllowPrivate on.
 func TestFromConfigChecksAddresses(t *testing.T) {
 	t.Parallel()
 	srv := newCounter(t, noContent)
 	for _, allow := range []bool{false, true} {
-		chans, err := FromConfig(config.Config{Webhook: config.WebhookConfig{URL: srv.srv.URL}, WebhookAllowPrivate: allow}, nil)
+		chans, err := FromConfig(Config{Webhook: config.WebhookConfig{URL: srv.srv.URL}, WebhookAllowPrivate: allow}, nil)
 		if err != nil || len(chans) != 1 {
 			t.Fatalf("FromConfig: %v, %d channels", err, len(chans))
 		}

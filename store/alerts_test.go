@@ -16,9 +16,7 @@ func TestRecordAlertDecidesOncePerKey(t *testing.T) {
 	t.Parallel()
 	env := testenv.New(t)
 	ctx := context.Background()
-	if _, err := env.Store.Pool().Exec(ctx, `INSERT INTO t_task_list (task_name, rule) VALUES ('gold', '* * * * *')`); err != nil {
-		t.Fatal(err)
-	}
+	testenv.Task(ctx, t, env.Store.Pool(), &testenv.TaskOpts{Name: "gold"})
 	var mu sync.Mutex
 	decided := 0
 	decide := func(st store.AlertState) (store.AlertState, *store.NewAlert) {

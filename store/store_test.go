@@ -18,6 +18,7 @@ func TestTaskNameIsRefusedByTheDatabase(t *testing.T) {
 	t.Parallel()
 	env := testenv.New(t)
 	ctx := context.Background()
+	// Raw SQL rather than testenv.InsertTask, which reads an empty name as unset.
 	for _, name := range []string{"../etc", "a/b", "..", ".hidden", "a..b", "", strings.Repeat("x", 64)} {
 		_, err := env.Store.Pool().Exec(ctx, `INSERT INTO t_task_list (task_name, rule) VALUES ($1, '* * * * *')`, name)
 		if err == nil {
@@ -28,7 +29,7 @@ func TestTaskNameIsRefusedByTheDatabase(t *testing.T) {
 			t.Errorf("insert of task %q: want the constraint named in the error, got %v", name, err)
 		}
 	}
-	if _, err := env.Store.Pool().Exec(ctx, `INSERT INTO t_task_list (task_name, rule) VALUES ('gold_2.v-1', '* * * * *')`); err != nil {
+	if _, err := testenv.InsertTask(ctx, env.Store.Pool(), &testenv.TaskOpts{Name: "gold_2.v-1"}); err != nil {
 		t.Fatalf("insert of a valid name: %v", err)
 	}
 }
@@ -137,22 +138,24 @@ func TestLimitsAndRunAsAreCheckedByTheDatabase(t *testing.T) {
 	env := testenv.New(t)
 	ctx := context.Background()
 	for _, tt := range []struct {
-		column, value, constraint string
+		desc       string
+		opts       testenv.TaskOpts
+		constraint string
 	}{
-		{"memory_limit_mb", "-1", "memory_limit_mb_sane"},
-		{"memory_limit_mb", "8", "memory_limit_mb_sane"},
-		{"memory_limit_mb", "2000000", "memory_limit_mb_sane"},
-		{"cpu_limit", "-0.5", "cpu_limit_sane"},
-		{"cpu_limit", "0.001", "cpu_limit_sane"},
-		{"cpu_limit", "5000", "cpu_limit_sane"},
-		{"pids_limit", "-3", "pids_limit_sane"},
-		{"pids_limit", "2", "pids_limit_sane"},
-		{"run_as", "'root; rm -rf /'", "run_as_is_a_user_name"},
-		{"run_as", "'Upper'", "run_as_is_a_user_name"},
+		{"memory_limit_mb = -1", testenv.TaskOpts{MemoryLimitMB: new(-1)}, "memory_limit_mb_sane"},
+		{"memory_limit_mb = 8", testenv.TaskOpts{MemoryLimitMB: new(8)}, "memory_limit_mb_sane"},
+		{"memory_limit_mb = 2000000", testenv.TaskOpts{MemoryLimitMB: new(2000000)}, "memory_limit_mb_sane"},
+		{"cpu_limit = -0.5", testenv.TaskOpts{CPULimit: new(-0.5)}, "cpu_limit_sane"},
+		{"cpu_limit = 0.001", testenv.TaskOpts{CPULimit: new(0.001)}, "cpu_limit_sane"},
+		{"cpu_limit = 5000", testenv.TaskOpts{CPULimit: new(5000.0)}, "cpu_limit_sane"},
+		{"pids_limit = -3", testenv.TaskOpts{PidsLimit: new(-3)}, "pids_limit_sane"},
+		{"pids_limit = 2", testenv.TaskOpts{PidsLimit: new(2)}, "pids_limit_sane"},
+		{"run_as = 'root; rm -rf /'", testenv.TaskOpts{RunAs: "root; rm -rf /"}, "run_as_is_a_user_name"},
+		{"run_as = 'Upper'", testenv.TaskOpts{RunAs: "Upper"}, "run_as_is_a_user_name"},
 	} {
-		_, err := env.Store.Pool().Exec(ctx, `INSERT INTO t_task_list (task_name, rule, `+tt.column+`) VALUES ('t', '* * * * *', `+tt.value+`)`)
+		_, err := testenv.InsertTask(ctx, env.Store.Pool(), &tt.opts)
 		if err == nil || !strings.Contains(err.Error(), tt.constraint) {
-			t.Errorf("%s = %s: want %s refused, got %v", tt.column, tt.value, tt.constraint, err)
+			t.Errorf("%s: want %s refused, got %v", tt.desc, tt.constraint, err)
 		}
 	}
 	mem, cpu, pids := 0, 0.5, 64

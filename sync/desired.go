@@ -1,4 +1,4 @@
-package sync
+package tasksync
 
 import (
 	"crypto/sha256"

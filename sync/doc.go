@@ -1,4 +1,4 @@
-// Package sync reconciles t_task_list into Temporal Schedules, one per
+// Package tasksync reconciles t_task_list into Temporal Schedules, one per
 // task, with the id <prefix><task_name> ("task-gold").
 //
 // Postgres tells it about each change within milliseconds (LISTEN/NOTIFY
@@ -8,5 +8,10 @@
 // write. A task whose rule cannot be translated keeps its last good
 // schedule and gets the error in t_task_sync; the others are not held up.
 //
-// The package is named for its folder; import it as tasksync.
-package sync
+// The folder is sync/, where the project's layout puts the reconciler,
+// but the package is tasksync: a package named sync would shadow the
+// standard library's in every file that imports both. Import it under
+// its own name, as goimports does when a path ends in another word:
+//
+//	tasksync "github.com/schetask/schetask/sync"
+package tasksync

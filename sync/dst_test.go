@@ -1,4 +1,4 @@
-package sync_test
+package tasksync_test
 
 import (
 	"context"

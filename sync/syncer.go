@@ -1,4 +1,4 @@
-package sync
+package tasksync
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	gosync "sync"
+	"sync"
 	"time"
 
 	commonpb "go.temporal.io/api/common/v1"
@@ -16,7 +16,6 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
-	"github.com/schetask/schetask/config"
 	"github.com/schetask/schetask/control"
 	"github.com/schetask/schetask/metrics"
 	"github.com/schetask/schetask/store"
@@ -26,7 +25,7 @@ import (
 
 // Syncer keeps Temporal's schedules equal to t_task_list.
 type Syncer struct {
-	cfg     config.Config
+	cfg     Config
 	store   *store.Store
 	client  client.Client
 	control *control.Control
@@ -63,11 +62,16 @@ func (s *Stats) add(o Stats) {
 	s.Killed += o.Killed
 }
 
-// New makes a Syncer.
-func New(cfg config.Config, st *store.Store, c client.Client, logger *slog.Logger) *Syncer {
+// New makes a Syncer of cfg, its zero fields set to their defaults; it
+// fails when cfg is wrong, naming the field.
+func New(cfg Config, st *store.Store, c client.Client, logger *slog.Logger) (*Syncer, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
 	return &Syncer{cfg: cfg, store: st, client: c, logger: logger.With(slog.String("component", "sync")),
 		AbandonedAfter: time.Minute,
-		control:        &control.Control{Store: st, Client: c, ScheduleIDPrefix: cfg.ScheduleIDPrefix}}
+		control:        &control.Control{Store: st, Client: c, ScheduleIDPrefix: cfg.ScheduleIDPrefix}}, nil
 }
 
 func (s *Syncer) scheduleID(name string) string { return s.cfg.ScheduleIDPrefix + name }
@@ -189,17 +193,17 @@ func (s *Syncer) ReconcileTasks(ctx context.Context, names []string) (Stats, err
 	return total, errors.Join(errs...)
 }
 
-// runAll runs reconcile jobs, at most SyncConcurrency at once, each on a
+// runAll runs reconcile jobs, at most Config.Concurrency at once, each on a
 // different task, and sums what they did. Each gets its own deadline, so
 // one slow schedule does not hold up the others.
 func (s *Syncer) runAll(ctx context.Context, jobs []func(context.Context) (Stats, error)) (Stats, []error) {
 	var (
-		mu    gosync.Mutex
+		mu    sync.Mutex
 		total Stats
 		errs  []error
-		wg    gosync.WaitGroup
+		wg    sync.WaitGroup
 	)
-	sem := make(chan struct{}, max(1, s.cfg.SyncConcurrency))
+	sem := make(chan struct{}, s.cfg.Concurrency)
 	for _, job := range jobs {
 		sem <- struct{}{}
 		wg.Add(1)

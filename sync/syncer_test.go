@@ -1,4 +1,4 @@
-package sync_test
+package tasksync_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 
 	"go.temporal.io/api/serviceerror"
 
+	"github.com/schetask/schetask/internal/serviceconfig"
 	"github.com/schetask/schetask/internal/testenv"
 	"github.com/schetask/schetask/rule"
 	tasksync "github.com/schetask/schetask/sync"
@@ -20,7 +21,10 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 func setup(t *testing.T) (*tasksync.Syncer, *testenv.Env) {
 	t.Helper()
 	env := testenv.New(t)
-	s := tasksync.New(env.Config, env.Store, env.Temporal, env.Logger)
+	s, err := tasksync.New(serviceconfig.Sync(env.Config), env.Store, env.Temporal, env.Logger)
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
 		// Leave no schedules behind on the shared server.
 		tasks, _ := env.Store.ListTasks(context.Background())

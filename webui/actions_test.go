@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/schetask/schetask/internal/serviceconfig"
 	"github.com/schetask/schetask/internal/testenv"
 	tasksync "github.com/schetask/schetask/sync"
 	"github.com/schetask/schetask/tasktype"
@@ -82,7 +83,10 @@ func TestRunNowSaysWhenTheFireIsSkipped(t *testing.T) {
 	env := testenv.New(t)
 	ctx := context.Background()
 	upsertTask(t, env, taskFixture("gold", func(t *tasktype.Task) { t.Overlap = tasktype.OverlapSkip }))
-	syncer := tasksync.New(env.Config, env.Store, env.Temporal, env.Logger)
+	syncer, err := tasksync.New(serviceconfig.Sync(env.Config), env.Store, env.Temporal, env.Logger)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := syncer.ReconcileTask(ctx, "gold"); err != nil {
 		t.Fatal(err)
 	}

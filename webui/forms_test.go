@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/schetask/schetask/alert"
+	"github.com/schetask/schetask/internal/serviceconfig"
 	"github.com/schetask/schetask/internal/testenv"
 	"github.com/schetask/schetask/store"
 	"github.com/schetask/schetask/tasktype"
@@ -116,6 +117,7 @@ func TestTimeZoneMustBeAnIANAName(t *testing.T) {
 		t.Errorf("blank zone saved as %q, want UTC", got.TimeZone)
 	}
 
+	// Raw SQL rather than testenv.Task, which reads an empty zone as unset.
 	for _, zone := range []string{"Local", ""} {
 		_, err := env.Store.Pool().Exec(ctx, `INSERT INTO t_task_list (task_name, rule, time_zone) VALUES ('db', '0 9 * * *', $1)`, zone)
 		if err == nil || !strings.Contains(err.Error(), "IANA") {
@@ -343,7 +345,10 @@ func TestAlertWithNoChannelIsNotShownAsSent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	raiser := alert.NewRaiser(env.Config, env.Store, env.Temporal, env.Logger) // no channel configured
+	raiser, err := alert.NewRaiser(serviceconfig.Alert(env.Config), env.Store, env.Temporal, env.Logger) // no channel configured
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := raiser.Raise(ctx, alert.Event{Kind: alert.KindFailed, TaskName: "gold", RunID: run.ID, Key: "failed:1",
 		Title: "run #1 failed with exit code 3"}); err != nil {
 		t.Fatal(err)

@@ -6,13 +6,12 @@ import (
 	"path/filepath"
 	"syscall"
 
-	"github.com/schetask/schetask/config"
 	"github.com/schetask/schetask/sandbox"
 )
 
 // warnReadableByTasks says at start which of the worker's secret files a
 // task could read, and whether tasks can reach the tasks folder at all.
-func warnReadableByTasks(logger *slog.Logger, sb *sandbox.Sandbox, cfg config.Config) {
+func warnReadableByTasks(logger *slog.Logger, sb *sandbox.Sandbox, cfg Config) {
 	acct := sb.DefaultAccount()
 	if acct == nil {
 		return

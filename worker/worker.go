@@ -18,7 +18,6 @@ import (
 
 	"github.com/schetask/schetask/activities"
 	"github.com/schetask/schetask/alert"
-	"github.com/schetask/schetask/config"
 	"github.com/schetask/schetask/metrics"
 	"github.com/schetask/schetask/notify"
 	"github.com/schetask/schetask/proc"
@@ -32,7 +31,7 @@ import (
 
 // Worker runs tasks for one process.
 type Worker struct {
-	cfg        config.Config
+	cfg        Config
 	store      *store.Store
 	logger     *slog.Logger
 	host       string
@@ -41,8 +40,17 @@ type Worker struct {
 	helperDir  string
 }
 
-// New builds a worker on the configured task queue.
-func New(cfg config.Config, st *store.Store, c client.Client, logger *slog.Logger) (*Worker, error) {
+// New builds a worker of cfg, its zero fields set to their defaults; it
+// fails when cfg is wrong, naming the field.
+func New(cfg Config, st *store.Store, c client.Client, logger *slog.Logger) (*Worker, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	alerts, err := alert.NewRaiser(cfg.Alerts, st, c, logger)
+	if err != nil {
+		return nil, fmt.Errorf("worker config: Alerts: %w", err)
+	}
 	host, err := os.Hostname()
 	if err != nil {
 		return nil, fmt.Errorf("hostname: %w", err)
@@ -55,7 +63,7 @@ func New(cfg config.Config, st *store.Store, c client.Client, logger *slog.Logge
 	if err != nil {
 		return nil, fmt.Errorf("SCHETASK_PUBLISH_TARGETS: %w", err)
 	}
-	channels, err := notify.FromConfig(cfg, nil)
+	channels, err := notify.FromConfig(cfg.Channels, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -92,10 +100,10 @@ func New(cfg config.Config, st *store.Store, c client.Client, logger *slog.Logge
 		WorkerPID:         os.Getpid(),
 		WorkerStartTicks:  ticks,
 		KillGrace:         cfg.KillGrace,
-		Drain:             cfg.WorkerDrain,
+		Drain:             cfg.Drain,
 		HeartbeatInterval: min(time.Second, cfg.HeartbeatTimeout/3),
 		TaskEnv:           cfg.TaskEnv,
-		Alerts:            alert.NewRaiser(cfg, st, c, logger),
+		Alerts:            alerts,
 		HelperDir:         helperDir,
 		Sandbox:           sb,
 		NodePath:          nodePath,
@@ -109,7 +117,7 @@ func New(cfg config.Config, st *store.Store, c client.Client, logger *slog.Logge
 		DefaultHeartbeatThrottleInterval: time.Second,
 		// Running tasks get the drain time, then SIGTERM and the grace
 		// period; then their results still go to Temporal.
-		WorkerStopTimeout:                  cfg.WorkerDrain + cfg.KillGrace + 5*time.Second,
+		WorkerStopTimeout:                  cfg.Drain + cfg.KillGrace + 5*time.Second,
 		MaxConcurrentActivityExecutionSize: cfg.MaxConcurrentRuns,
 	})
 	w.RegisterWorkflow(workflows.RunTask)

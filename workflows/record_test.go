@@ -17,6 +17,7 @@ import (
 	"github.com/schetask/schetask/config"
 	"github.com/schetask/schetask/control"
 	"github.com/schetask/schetask/internal/alerttest"
+	"github.com/schetask/schetask/internal/serviceconfig"
 	"github.com/schetask/schetask/internal/testenv"
 	"github.com/schetask/schetask/notify"
 	tasksync "github.com/schetask/schetask/sync"
@@ -50,10 +51,16 @@ func TestRecordHistories(t *testing.T) {
 	env.Config.AlertGiveUpAfter = 5 * time.Second
 
 	ctx, cancel := context.WithCancel(context.Background())
-	raiser := alert.NewRaiser(env.Config, env.Store, env.Temporal, env.Logger)
-	syncer := tasksync.New(env.Config, env.Store, env.Temporal, env.Logger)
+	raiser, err := alert.NewRaiser(serviceconfig.Alert(env.Config), env.Store, env.Temporal, env.Logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	syncer, err := tasksync.New(serviceconfig.Sync(env.Config), env.Store, env.Temporal, env.Logger)
+	if err != nil {
+		t.Fatal(err)
+	}
 	syncer.OnTaskDeleted, syncer.OnRunClosed = raiser.TaskDeleted, raiser.RunEnded
-	w, err := worker.New(env.Config, env.Store, env.Temporal, env.Logger)
+	w, err := worker.New(serviceconfig.Worker(env.Config), env.Store, env.Temporal, env.Logger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,8 +78,8 @@ func TestRecordHistories(t *testing.T) {
 	type runPath struct {
 		file   string // testdata/<file>.json
 		task   string
-		script string // index.sh; "" deploys no folder
-		insert string // the task's row, when not the plain one
+		script string           // index.sh; "" deploys no folder
+		row    testenv.TaskOpts // the task's row beyond its name and rule
 		kill   bool
 		want   tasktype.RunStatus
 		// notify records the Notify workflow of the run's alert too.
@@ -81,16 +88,16 @@ func TestRecordHistories(t *testing.T) {
 	paths := []runPath{
 		{file: "run_task_succeeded", task: "fine", script: "echo ok\n", want: tasktype.RunSucceeded},
 		{file: "run_task_failed", task: "broken", script: "echo 'no db' >&2; exit 3\n", want: tasktype.RunFailed,
-			insert: `INSERT INTO t_task_list (task_name, rule, alert_channels) VALUES ($1, $2, '{webhook}')`,
+			row:    testenv.TaskOpts{AlertChannels: []string{"webhook"}},
 			notify: "notify_delivered"},
 		{file: "run_task_no_entrypoint", task: "empty", want: tasktype.RunFailed,
-			insert: `INSERT INTO t_task_list (task_name, rule, alert_channels, slack_channel) VALUES ($1, $2, '{slack}', '#nowhere')`,
+			row:    testenv.TaskOpts{AlertChannels: []string{"slack"}, SlackChannel: "#nowhere"},
 			notify: "notify_failed"},
 		{file: "run_task_killed", task: "sleeper", script: "sleep 600\n", kill: true, want: tasktype.RunKilled},
 		{file: "run_task_timed_out", task: "slow", script: "sleep 600\n", want: tasktype.RunTimedOut,
-			insert: `INSERT INTO t_task_list (task_name, rule, timeout, alert_channels) VALUES ($1, $2, 1, '{webhook}')`},
+			row: testenv.TaskOpts{Timeout: time.Second, AlertChannels: []string{"webhook"}}},
 		{file: "run_task_timeout_warned", task: "lingering", script: "sleep 3; echo done\n", want: tasktype.RunSucceeded,
-			insert: `INSERT INTO t_task_list (task_name, rule, timeout, timeout_action, alert_channels) VALUES ($1, $2, 1, 'warn', '{webhook}')`},
+			row: testenv.TaskOpts{Timeout: time.Second, TimeoutAction: tasktype.TimeoutWarn, AlertChannels: []string{"webhook"}}},
 	}
 	for _, p := range paths {
 		if p.script != "" {
@@ -102,14 +109,11 @@ func TestRecordHistories(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		q := `INSERT INTO t_task_list (task_name, rule) VALUES ($1, $2)`
-		if p.insert != "" {
-			q = p.insert
-		}
+		row := p.row
+		row.Name = p.task
 		// A rule that never fires during the test: runs come from RunNow.
-		if _, err := env.Store.Pool().Exec(ctx, q, p.task, "0 0 1 1 *"); err != nil {
-			t.Fatalf("insert task %s: %v", p.task, err)
-		}
+		row.Rule = "0 0 1 1 *"
+		testenv.Task(ctx, t, env.Store.Pool(), &row)
 	}
 	for _, p := range paths {
 		t.Run(p.file, func(t *testing.T) {

@@ -45,11 +45,10 @@ func (r *receiver) arrived(id int64) (time.Time, bool) {
 
 // AlertResult is the JSON the benchmark prints for alert delivery.
 type AlertResult struct {
-	Alerts       int     `json:"alerts"`
-	Undelivered  int     `json:"undelivered"`
-	LatencyP50Ms float64 `json:"latency_p50_ms"`
-	LatencyP99Ms float64 `json:"latency_p99_ms"`
-	LatencyMaxMs float64 `json:"latency_max_ms"`
+	Alerts      int `json:"alerts"`
+	Undelivered int `json:"undelivered"`
+	// Latency runs from the failed run's end to the alert's arrival.
+	Latency Dist `json:"latency"`
 }
 
 // measureAlerts runs a task that always fails, every two seconds, with the
@@ -104,6 +103,6 @@ func (b bench) measureAlerts(ctx context.Context, rcv *receiver, duration time.D
 		return res, fmt.Errorf("no alert delivered in %s", duration)
 	}
 	res.Alerts = len(lat)
-	res.LatencyP50Ms, res.LatencyP99Ms, res.LatencyMaxMs = pct(lat, 50), pct(lat, 99), pct(lat, 100)
+	res.Latency = summarize(lat)
 	return res, nil
 }

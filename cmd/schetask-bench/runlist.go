@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,28 +26,29 @@ type RunListResult struct {
 	Page string `json:"page"`
 	// Runs is how many runs the table held.
 	Runs int `json:"runs_in_table"`
+	// Clients is how many logged-in sessions the requests were spread over.
+	Clients int `json:"clients"`
 	// OfferedPerSecond is the fixed rate requests were sent at, whether or
 	// not earlier ones had answered.
 	OfferedPerSecond int `json:"offered_per_second"`
-	// N is how many requests were measured (the warm-up is not).
-	N      int `json:"n"`
-	Errors int `json:"errors"`
-	// Latencies run from each request's scheduled send time to its last
-	// byte, so queueing behind a slow answer is counted, not hidden.
-	P50Ms float64 `json:"p50_ms"`
-	P99Ms float64 `json:"p99_ms"`
-	MaxMs float64 `json:"max_ms"`
+	Errors           int `json:"errors"`
+	// Latency runs from each request's scheduled send time to its last
+	// byte, so queueing behind a slow answer is counted, not hidden. The
+	// warm-up is not in it.
+	Latency Dist `json:"latency"`
 	// AchievedPerSecond is the answers per second over the measurement.
 	AchievedPerSecond float64 `json:"achieved_per_second"`
 }
 
-// runListPages are the pages measured: the list as first opened, and the
+// runListPages are the pages measured: the list as first opened, a page
+// deep in it (page 1,000 of 50 runs; filled in by deepCursor), and the
 // filter of a person looking for one task's failures.
-var runListPages = []string{"/runs", "/runs?task=bench&status=failed"}
+var runListPages = []string{"/runs", "/runs?after=%s", "/runs?task=bench&status=failed"}
 
 // runListBench serves the console over st, seeds runs, and offers rate
-// requests a second to each page of runListPages for duration.
-func runListBench(ctx context.Context, st *store.Store, runs, rate int, duration time.Duration) ([]RunListResult, error) {
+// requests a second, spread over clients sessions, to each page of
+// runListPages for duration.
+func runListBench(ctx context.Context, st *store.Store, runs, rate, clients int, duration time.Duration) ([]RunListResult, error) {
 	fmt.Fprintf(os.Stderr, "run list: seeding %d runs…\n", runs)
 	if err := seedRunList(ctx, st, runs); err != nil {
 		return nil, fmt.Errorf("seed runs: %w", err)
@@ -61,25 +64,47 @@ func runListBench(ctx context.Context, st *store.Store, runs, rate int, duration
 	go func() { _ = srv.App().Listener(ln) }()
 	defer func() { _ = srv.App().Shutdown() }()
 	base := "http://" + ln.Addr().String()
-	client, err := loggedInClient(ctx, st, base)
+	sessions := make([]*http.Client, max(1, clients))
+	for i := range sessions {
+		if sessions[i], err = loggedInClient(ctx, st, base, i); err != nil {
+			return nil, fmt.Errorf("log in: %w", err)
+		}
+	}
+	deep, err := deepCursor(ctx, st, min(runs/2, 50*1000))
 	if err != nil {
-		return nil, fmt.Errorf("log in: %w", err)
+		return nil, err
 	}
 	var out []RunListResult
 	for _, page := range runListPages {
-		fmt.Fprintf(os.Stderr, "run list: %s at %d requests/s for %s…\n", page, rate, duration)
+		if strings.Contains(page, "%s") {
+			page = fmt.Sprintf(page, deep)
+		}
+		fmt.Fprintf(os.Stderr, "run list: %s at %d requests/s from %d clients for %s…\n", page, rate, len(sessions), duration)
 		// A short warm-up fills the connection pools and caches first.
-		if _, err := openLoop(ctx, client, base+page, rate, 2*time.Second); err != nil {
+		if _, err := openLoop(ctx, sessions, base+page, rate, 2*time.Second); err != nil {
 			return nil, err
 		}
-		r, err := openLoop(ctx, client, base+page, rate, duration)
+		r, err := openLoop(ctx, sessions, base+page, rate, duration)
 		if err != nil {
 			return nil, err
 		}
-		r.Page, r.Runs = page, runs
+		r.Page, r.Runs, r.Clients = page, runs, len(sessions)
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// deepCursor is the run list's page cursor after the first depth runs,
+// newest first, as the console's "older" link would carry it.
+func deepCursor(ctx context.Context, st *store.Store, depth int) (string, error) {
+	var start time.Time
+	var id int64
+	err := st.Pool().QueryRow(ctx, `SELECT start_time, id FROM t_task_exec_list
+		ORDER BY start_time DESC, id DESC OFFSET $1 LIMIT 1`, max(0, depth-1)).Scan(&start, &id)
+	if err != nil {
+		return "", fmt.Errorf("deep page cursor: %w", err)
+	}
+	return strconv.FormatInt(start.UnixMicro(), 10) + "_" + strconv.FormatInt(id, 10), nil
 }
 
 // seedRunList inserts n ended runs, one a second back from now: 70% of
@@ -103,8 +128,8 @@ func seedRunList(ctx context.Context, st *store.Store, n int) error {
 var csrfField = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
 
 // loggedInClient is an HTTP client with a viewer's session on the console.
-func loggedInClient(ctx context.Context, st *store.Store, base string) (*http.Client, error) {
-	const user, password = "bench-viewer", "bench viewer password"
+func loggedInClient(ctx context.Context, st *store.Store, base string, i int) (*http.Client, error) {
+	user, password := fmt.Sprintf("bench-viewer-%d", i), "bench viewer password"
 	hash, err := webui.HashPassword(password)
 	if err != nil {
 		return nil, err
@@ -139,8 +164,9 @@ func loggedInClient(ctx context.Context, st *store.Store, base string) (*http.Cl
 
 // openLoop sends GET target at rate a second for duration on a fixed
 // schedule, each request on its own goroutine whether or not earlier ones
-// have answered, and times each from its scheduled send.
-func openLoop(ctx context.Context, c *http.Client, target string, rate int, duration time.Duration) (RunListResult, error) {
+// have answered, from the clients in turn, and times each from its
+// scheduled send.
+func openLoop(ctx context.Context, clients []*http.Client, target string, rate int, duration time.Duration) (RunListResult, error) {
 	res := RunListResult{OfferedPerSecond: rate}
 	n := int(duration.Seconds() * float64(rate))
 	interval := time.Second / time.Duration(rate)
@@ -158,7 +184,7 @@ func openLoop(ctx context.Context, c *http.Client, target string, rate int, dura
 			}
 		}
 		wg.Add(1)
-		go func(i int, at time.Time) {
+		go func(i int, at time.Time, c *http.Client) {
 			defer wg.Done()
 			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 			req.Header.Set("Accept", "text/html")
@@ -171,7 +197,7 @@ func openLoop(ctx context.Context, c *http.Client, target string, rate int, dura
 				}
 			}
 			lat[i], failed[i] = ms(time.Since(at)), err != nil
-		}(i, at)
+		}(i, at, clients[i%len(clients)])
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
@@ -180,8 +206,7 @@ func openLoop(ctx context.Context, c *http.Client, target string, rate int, dura
 			res.Errors++
 		}
 	}
-	res.N = n
-	res.P50Ms, res.P99Ms, res.MaxMs = pct(lat, 50), pct(lat, 99), pct(lat, 100)
+	res.Latency = summarize(lat)
 	res.AchievedPerSecond = float64(n) / elapsed.Seconds()
 	return res, nil
 }
@@ -189,7 +214,7 @@ func openLoop(ctx context.Context, c *http.Client, target string, rate int, dura
 // printRunList prints the run list figures for people.
 func printRunList(rs []RunListResult) {
 	for _, r := range rs {
-		fmt.Printf("run list %s over %d runs, %d requests/s offered open loop: n=%d, %d errors, p50 %.1f ms   p99 %.1f ms   max %.1f ms   (%.0f answers/s)\n",
-			r.Page, r.Runs, r.OfferedPerSecond, r.N, r.Errors, r.P50Ms, r.P99Ms, r.MaxMs, r.AchievedPerSecond)
+		fmt.Printf("run list %s over %d runs, %d requests/s offered open loop from %d clients: %d errors, %s (%.0f answers/s)\n",
+			r.Page, r.Runs, r.OfferedPerSecond, r.Clients, r.Errors, r.Latency, r.AchievedPerSecond)
 	}
 }

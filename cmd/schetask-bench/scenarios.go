@@ -18,22 +18,48 @@ import (
 
 // LatenessResult is fire lateness over many tasks firing together.
 type LatenessResult struct {
-	Scenario      string  `json:"scenario"`
-	Tasks         int     `json:"tasks"`
-	Rule          string  `json:"rule"`
-	Runs          int     `json:"runs"`
-	Missed        int     `json:"missed_fires"`
-	Doubled       int     `json:"doubled_fires"`
-	Failed        int     `json:"failed_runs"`
-	LatenessP50Ms float64 `json:"lateness_p50_ms"`
-	LatenessP95Ms float64 `json:"lateness_p95_ms"`
-	LatenessP99Ms float64 `json:"lateness_p99_ms"`
-	LatenessMaxMs float64 `json:"lateness_max_ms"`
-	// StartedP50Ms and SpawnP50Ms split the lateness: nominal fire → the
-	// run's workflow recorded its start, and that → child process started.
-	StartedP50Ms  float64 `json:"fire_to_workflow_p50_ms"`
-	SpawnP50Ms    float64 `json:"workflow_to_process_p50_ms"`
-	RunsPerSecond float64 `json:"runs_per_second"`
+	Scenario string `json:"scenario"`
+	Tasks    int    `json:"tasks"`
+	Rule     string `json:"rule"`
+	Runs     int    `json:"runs"`
+	Missed   int    `json:"missed_fires"`
+	Doubled  int    `json:"doubled_fires"`
+	Failed   int    `json:"failed_runs"`
+	// Lateness is nominal fire → task process started; FireToRow and
+	// RowToProcess split it at the run's row, written by the start hook.
+	Lateness     Dist `json:"fire_lateness"`
+	FireToRow    Dist `json:"fire_to_run_row"`
+	RowToProcess Dist `json:"run_row_to_process"`
+	// RawTemporal is the same number of raw schedules due at one second
+	// on the same server just before (nominal → workflow started, no
+	// worker), and TailRatioToRaw schetask's lateness tail over it.
+	RawTemporal    *Dist   `json:"raw_temporal_fire_lateness,omitempty"`
+	TailRatioToRaw float64 `json:"tail_ratio_to_raw,omitempty"`
+	// Over a fixed window: the runs due (or started) in it, those that
+	// ended within it, what was left at its end, and completed per second.
+	WindowS       float64 `json:"window_s,omitempty"`
+	Offered       int     `json:"offered,omitempty"`
+	Completed     int     `json:"completed_in_window,omitempty"`
+	Backlog       int     `json:"backlog_at_window_end,omitempty"`
+	RunsPerSecond float64 `json:"completed_per_second,omitempty"`
+}
+
+// print shows the result for people.
+func (r LatenessResult) print() {
+	fmt.Printf("%s: %d tasks on %q: %d runs, %d missed, %d doubled, %d failed\n", r.Scenario, r.Tasks, r.Rule, r.Runs, r.Missed, r.Doubled, r.Failed)
+	if r.RawTemporal != nil {
+		fmt.Printf("  raw Temporal fire → workflow started  %s\n", *r.RawTemporal)
+	}
+	fmt.Printf("  fire → process started                %s\n", r.Lateness)
+	fmt.Printf("    fire → run row                      %s\n", r.FireToRow)
+	fmt.Printf("    run row → process                   %s\n", r.RowToProcess)
+	if r.RawTemporal != nil {
+		fmt.Printf("  tail against raw Temporal             %.2f×\n", r.TailRatioToRaw)
+	}
+	if r.WindowS > 0 {
+		fmt.Printf("  in a %.0f s window: %d due, %d completed (%.1f runs/s), %d left at its end\n",
+			r.WindowS, r.Offered, r.Completed, r.RunsPerSecond, r.Backlog)
+	}
 }
 
 // SyncResult is how fast sync brings Temporal in line with the table.
@@ -125,7 +151,8 @@ func (b bench) lateness(ctx context.Context, scenario string, tasks int, rule st
 	// Fires are counted from a second after every schedule exists; a zero
 	// duration waits for the rule's next fire and ten seconds more.
 	from := time.Now().Add(time.Second).Truncate(time.Second)
-	if duration == 0 {
+	sustained := duration > 0
+	if !sustained {
 		duration = parsed.Next(from, time.UTC).Sub(from) + 10*time.Second
 	}
 	time.Sleep(time.Until(from.Add(duration)))
@@ -153,11 +180,11 @@ func (b bench) lateness(ctx context.Context, scenario string, tasks int, rule st
 	if err != nil {
 		return res, err
 	}
-	var late, started, spawn []float64
-	var first, last time.Time
+	var late, row, spawn []float64
 	seen := map[string]bool{}
+	window := to.Add(-time.Second)
 	for _, r := range runs {
-		if r.ScheduledTime.Before(from) || r.ScheduledTime.After(to.Add(-time.Second)) {
+		if r.ScheduledTime.Before(from) || r.ScheduledTime.After(window) {
 			continue
 		}
 		key := r.TaskName + r.ScheduledTime.String()
@@ -171,13 +198,10 @@ func (b bench) lateness(ctx context.Context, scenario string, tasks int, rule st
 			continue
 		}
 		late = append(late, ms(r.ProcessStartTime.Sub(r.ScheduledTime)))
-		started = append(started, ms(r.StartTime.Sub(r.ScheduledTime)))
+		row = append(row, ms(r.StartTime.Sub(r.ScheduledTime)))
 		spawn = append(spawn, ms(r.ProcessStartTime.Sub(r.StartTime)))
-		if first.IsZero() || r.ProcessStartTime.Before(first) {
-			first = *r.ProcessStartTime
-		}
-		if r.EndTime != nil && r.EndTime.After(last) {
-			last = *r.EndTime
+		if r.EndTime != nil && !r.EndTime.After(to) {
+			res.Completed++
 		}
 	}
 	res.Missed = max(0, tasks*len(expected)-len(seen))
@@ -185,10 +209,12 @@ func (b bench) lateness(ctx context.Context, scenario string, tasks int, rule st
 		return res, fmt.Errorf("no successful runs")
 	}
 	res.Runs = len(late)
-	res.LatenessP50Ms, res.LatenessP95Ms, res.LatenessP99Ms, res.LatenessMaxMs = pct(late, 50), pct(late, 95), pct(late, 99), pct(late, 100)
-	res.StartedP50Ms, res.SpawnP50Ms = pct(started, 50), pct(spawn, 50)
-	if span := last.Sub(first).Seconds(); span > 0 && len(expected) > 1 {
-		res.RunsPerSecond = float64(len(late)) / span
+	res.Lateness, res.FireToRow, res.RowToProcess = summarize(late), summarize(row), summarize(spawn)
+	if sustained {
+		res.WindowS = to.Sub(from).Seconds()
+		res.Offered = tasks * len(expected)
+		res.Backlog = res.Offered - res.Completed
+		res.RunsPerSecond = float64(res.Completed) / res.WindowS
 	}
 	return res, nil
 }
@@ -290,8 +316,10 @@ func (b bench) capacity(ctx context.Context, c client.Client, cfg config.Config,
 	from := time.Now()
 	tick := time.NewTicker(time.Second / time.Duration(rate))
 	defer tick.Stop()
+	started := 0
 	for i := 0; time.Since(from) < duration; i++ {
 		<-tick.C
+		started++
 		if _, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: fmt.Sprintf("capacity-%d", i), TaskQueue: cfg.TaskQueue},
 			workflows.RunTask, in); err != nil {
 			return res, fmt.Errorf("start run %d: %w", i, err)
@@ -301,26 +329,26 @@ func (b bench) capacity(ctx context.Context, c client.Client, cfg config.Config,
 	if err != nil {
 		return res, err
 	}
+	windowEnd := from.Add(duration)
 	var late []float64
-	var first, last time.Time
 	for _, r := range runs {
 		if r.Status != tasktype.RunSucceeded || r.ProcessStartTime == nil || r.EndTime == nil {
 			res.Failed++
 			continue
 		}
 		late = append(late, ms(r.ProcessStartTime.Sub(r.ScheduledTime)))
-		if first.IsZero() || r.ProcessStartTime.Before(first) {
-			first = *r.ProcessStartTime
-		}
-		if r.EndTime.After(last) {
-			last = *r.EndTime
+		if !r.EndTime.After(windowEnd) {
+			res.Completed++
 		}
 	}
 	if len(late) == 0 {
 		return res, fmt.Errorf("no successful runs")
 	}
 	res.Runs = len(late)
-	res.LatenessP50Ms, res.LatenessP95Ms, res.LatenessP99Ms, res.LatenessMaxMs = pct(late, 50), pct(late, 95), pct(late, 99), pct(late, 100)
-	res.RunsPerSecond = float64(len(late)) / last.Sub(first).Seconds()
+	res.Lateness = summarize(late)
+	res.WindowS = duration.Seconds()
+	res.Offered = started
+	res.Backlog = started - res.Completed
+	res.RunsPerSecond = float64(res.Completed) / res.WindowS
 	return res, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/schetask/schetask/alert"
 	"github.com/schetask/schetask/config"
 	"github.com/schetask/schetask/control"
+	"github.com/schetask/schetask/internal/serviceconfig"
 	"github.com/schetask/schetask/leader"
 	"github.com/schetask/schetask/metrics"
 	"github.com/schetask/schetask/monitor"
@@ -98,10 +99,19 @@ func startServices(ctx context.Context, cfg config.Config, logger *slog.Logger, 
 		case "sync":
 			// Sync also runs the monitor: both read t_task_list, and both
 			// are needed once per installation.
-			raiser := alert.NewRaiser(cfg, st, c, logger)
-			s := tasksync.New(cfg, st, c, logger)
+			raiser, err := alert.NewRaiser(serviceconfig.Alert(cfg), st, c, logger)
+			if err != nil {
+				return err
+			}
+			s, err := tasksync.New(serviceconfig.Sync(cfg), st, c, logger)
+			if err != nil {
+				return err
+			}
 			s.OnTaskDeleted, s.OnRunClosed = raiser.TaskDeleted, raiser.RunEnded
-			m := monitor.New(cfg, st, raiser, logger)
+			m, err := monitor.New(serviceconfig.Monitor(cfg), st, raiser, logger)
+			if err != nil {
+				return err
+			}
 			// Several sync processes may run; one leads at a time.
 			e := &leader.Elector{Pool: st.Pool(), Name: "sync", Logger: logger}
 			g.Go(func() error {
@@ -113,7 +123,7 @@ func startServices(ctx context.Context, cfg config.Config, logger *slog.Logger, 
 				})
 			})
 		case "worker":
-			w, err := worker.New(cfg, st, c, logger)
+			w, err := worker.New(serviceconfig.Worker(cfg), st, c, logger)
 			if err != nil {
 				return err
 			}
