@@ -229,6 +229,7 @@ func run(ctx context.Context, logger *slog.Logger, o options) (Report, error) {
 		return report, err
 	}
 	defer tp.Stop()
+	report.Stack += "; " + cgroupNote()
 	fmt.Println("stack:", report.Stack)
 
 	cfg, err := config.Load(func(string) string { return "" })
