@@ -76,20 +76,38 @@ func New(cfg Config, st *store.Store, c client.Client, logger *slog.Logger) (*Sy
 
 func (s *Syncer) scheduleID(name string) string { return s.cfg.ScheduleIDPrefix + name }
 
+// retryMax bounds the wait between full reconciles that fail: the
+// schedules are reconciled at most this long after an outage ends.
+const retryMax = 5 * time.Second
+
 // Run reconciles at once, then on every notified change and every
-// ResyncInterval, until ctx ends.
+// ResyncInterval, until ctx ends. A full reconcile that fails (Temporal
+// or Postgres unreachable) is tried again after 1 s, doubling up to
+// retryMax, so the schedules are reconciled within seconds of the
+// outage's end: that Describe of each schedule also makes Temporal's
+// scheduler notice runs that ended while it could not see them, which
+// it would otherwise wait for and skip fires behind.
 func (s *Syncer) Run(ctx context.Context) error {
 	changed := make(chan string, 1024)
 	go s.listen(ctx, changed)
 	ticker := time.NewTicker(s.cfg.ResyncInterval)
 	defer ticker.Stop()
 	full := true
+	var retry <-chan time.Time
+	backoff := time.Duration(0)
 	for {
 		if full {
-			if stats, err := s.ReconcileAll(ctx); err != nil {
-				s.logger.Error("reconcile all", slog.Any("error", err))
-			} else if stats.Writes() > 0 || stats.Invalid > 0 {
-				s.logger.Info("reconciled", slog.Any("stats", stats))
+			retry = nil
+			stats, err := s.ReconcileAll(ctx)
+			if err != nil {
+				backoff = min(max(2*backoff, time.Second), retryMax, s.cfg.ResyncInterval)
+				retry = time.After(backoff)
+				s.logger.Error("reconcile all", slog.Any("error", err), slog.Duration("retry_in", backoff))
+			} else {
+				backoff = 0
+				if stats.Writes() > 0 || stats.Invalid > 0 {
+					s.logger.Info("reconciled", slog.Any("stats", stats))
+				}
 			}
 			if _, err := s.ReconcileRuns(ctx); err != nil {
 				s.logger.Error("reconcile runs", slog.Any("error", err))
@@ -100,6 +118,8 @@ func (s *Syncer) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-ticker.C:
+			full = true
+		case <-retry:
 			full = true
 		case name := <-changed:
 			// Take every change already notified, once each, and
