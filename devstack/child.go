@@ -5,56 +5,103 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"sync"
 	"syscall"
 	"time"
 )
 
-// child is a server process the dev stack started and stops.
+// child is a server process the dev stack started, stops, and (under
+// Supervise) restarts when it dies.
 type child struct {
 	name string
-	cmd  *exec.Cmd
-	done chan struct{}
+	// logFile is where the server's output goes, for error messages.
+	logFile string
 	// stopSignal is sent to the process on Stop; SIGKILL to its group
 	// follows after wait.
 	stopSignal syscall.Signal
 	wait       time.Duration
+	// launch starts a new process and waits until it serves; it leaves
+	// nothing running when it fails. StartTemporal and StartPostgres
+	// call it once, Supervise again after each death.
+	launch func(ctx context.Context) error
+
+	mu sync.Mutex
+	// cmd is the current process; done is closed once it has exited.
+	cmd  *exec.Cmd
+	done chan struct{}
+	// stopped is set by Stop: no process is started after it.
+	stopped bool
 }
 
-// start starts the process in its own process group, so that a Ctrl-C
-// reaches us alone and we stop the services in order; if we die without
-// stopping it, the kernel sends it stopSignal.
-func (c *child) start(cleanup func()) error {
-	if c.cmd.SysProcAttr == nil {
-		c.cmd.SysProcAttr = &syscall.SysProcAttr{}
+// errStopped is what start returns once Stop was called.
+var errStopped = errors.New("stopped")
+
+// start starts cmd in its own process group, so that a Ctrl-C reaches us
+// alone and we stop the services in order; if we die without stopping it,
+// the kernel sends it stopSignal. cleanup runs once the process has exited.
+func (c *child) start(cmd *exec.Cmd, cleanup func()) error {
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}
-	c.cmd.SysProcAttr.Setpgid = true
-	c.cmd.SysProcAttr.Pdeathsig = c.stopSignal
-	if err := c.cmd.Start(); err != nil {
+	cmd.SysProcAttr.Setpgid = true
+	cmd.SysProcAttr.Pdeathsig = c.stopSignal
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	// Under the lock, so that a Stop racing a restart stops the new process.
+	if c.stopped {
+		return fmt.Errorf("start %s: %w", c.name, errStopped)
+	}
+	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start %s: %w", c.name, err)
 	}
-	c.done = make(chan struct{})
+	done := make(chan struct{})
+	c.cmd, c.done = cmd, done
 	go func() {
-		_ = c.cmd.Wait()
+		_ = cmd.Wait()
 		if cleanup != nil {
 			cleanup()
 		}
-		close(c.done)
+		close(done)
 	}()
 	return nil
 }
 
+// current returns the current process and the channel closed when it exits.
+func (c *child) current() (*exec.Cmd, chan struct{}) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cmd, c.done
+}
+
+// isStopped reports whether Stop was called.
+func (c *child) isStopped() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stopped
+}
+
 // Stop signals the process and waits; it kills its group if it lingers.
+// A supervised server is not restarted after Stop.
 func (c *child) Stop() error {
-	if c.cmd == nil || c.cmd.Process == nil || c.done == nil {
+	c.mu.Lock()
+	c.stopped = true
+	c.mu.Unlock()
+	return c.halt()
+}
+
+// halt stops the current process, leaving the server free to start again.
+func (c *child) halt() error {
+	cmd, done := c.current()
+	if cmd == nil || cmd.Process == nil || done == nil {
 		return nil
 	}
-	_ = c.cmd.Process.Signal(c.stopSignal)
+	_ = cmd.Process.Signal(c.stopSignal)
 	select {
-	case <-c.done:
+	case <-done:
 		return nil
 	case <-time.After(c.wait):
-		_ = syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL)
-		<-c.done
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-done
 		return fmt.Errorf("%s did not stop in %s; killed", c.name, c.wait)
 	}
 }
@@ -69,10 +116,11 @@ func (e noRetry) Unwrap() error { return e.error }
 func (c *child) waitReady(ctx context.Context, timeout, interval time.Duration, ready func(context.Context) error) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	cmd, done := c.current()
 	for {
 		select {
-		case <-c.done:
-			return errors.New(c.name + " exited")
+		case <-done:
+			return fmt.Errorf("%s exited (%s)", c.name, cmd.ProcessState)
 		default:
 		}
 		err := ready(ctx)

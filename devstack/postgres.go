@@ -131,7 +131,8 @@ func StartPostgres(ctx context.Context, opts PostgresOptions) (*Postgres, error)
 		return nil, err
 	}
 	// SIGINT is Postgres's fast shutdown.
-	p := &Postgres{opts: opts, bin: bin, child: child{name: "postgres", stopSignal: syscall.SIGINT, wait: 30 * time.Second}}
+	p := &Postgres{opts: opts, bin: bin, child: child{name: "postgres", stopSignal: syscall.SIGINT, wait: 30 * time.Second,
+		logFile: filepath.Join(filepath.Dir(opts.Dir), filepath.Base(opts.Dir)+".log")}}
 	cred, err := postgresCredential()
 	if err != nil {
 		return nil, err
@@ -162,25 +163,14 @@ func StartPostgres(ctx context.Context, opts PostgresOptions) (*Postgres, error)
 			_ = p.command(cred, "pg_ctl", "stop", "-D", opts.Dir, "-m", "fast", "-w").Run()
 		}
 	}
-	logFile, err := os.OpenFile(filepath.Join(filepath.Dir(opts.Dir), filepath.Base(opts.Dir)+".log"),
-		os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("open postgres log: %w", err)
-	}
 	args := []string{"-D", opts.Dir, "-p", strconv.Itoa(opts.Port), "-k", opts.Dir,
 		"-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200"}
 	if !opts.Durable {
 		args = append(args, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
 	}
-	p.cmd = p.command(cred, "postgres", args...)
-	p.cmd.Stdout, p.cmd.Stderr = logFile, logFile
-	if err := p.start(func() { logFile.Close() }); err != nil {
-		logFile.Close()
+	p.launch = func(ctx context.Context) error { return p.run(ctx, cred, args) }
+	if err := p.launch(ctx); err != nil {
 		return nil, err
-	}
-	if err := p.waitReady(ctx, 60*time.Second, 100*time.Millisecond, p.ready); err != nil {
-		_ = p.Stop()
-		return nil, fmt.Errorf("postgres did not start (see %s): %w", logFile.Name(), err)
 	}
 	if switchToPassword {
 		if err := p.switchToPassword(ctx); err != nil {
@@ -192,6 +182,27 @@ func StartPostgres(ctx context.Context, opts PostgresOptions) (*Postgres, error)
 	}
 	opts.Logger.Info("postgres ready", slog.String("url", p.URLWithoutPassword()))
 	return p, nil
+}
+
+// run starts the server with args and waits until its database answers;
+// in the same folder, on the same port and with the same password each
+// time, so a restart keeps the data.
+func (p *Postgres) run(ctx context.Context, cred *syscall.Credential, args []string) error {
+	logFile, err := os.OpenFile(p.logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("open postgres log: %w", err)
+	}
+	cmd := p.command(cred, "postgres", args...)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := p.start(cmd, func() { logFile.Close() }); err != nil {
+		logFile.Close()
+		return err
+	}
+	if err := p.waitReady(ctx, 60*time.Second, 100*time.Millisecond, p.ready); err != nil {
+		_ = p.halt()
+		return fmt.Errorf("postgres did not start (see %s): %w", p.logFile, err)
+	}
+	return nil
 }
 
 // preparePassword sets p.password from the password file, creating the

@@ -106,25 +106,35 @@ func StartTemporal(ctx context.Context, opts TemporalOptions) (*Temporal, error)
 	for _, kv := range DevDynamicConfig {
 		args = append(args, "--dynamic-config-value", kv)
 	}
-	t := &Temporal{opts: opts, child: child{name: "temporal", stopSignal: syscall.SIGTERM, wait: 20 * time.Second}}
-	t.cmd = exec.Command(opts.CLI, args...)
-	if opts.LogFile != "" {
-		f, err := os.OpenFile(opts.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-		if err != nil {
-			return nil, fmt.Errorf("open temporal log: %w", err)
-		}
-		defer f.Close() // the child keeps its own descriptor
-		t.cmd.Stdout, t.cmd.Stderr = f, f
-	}
-	if err := t.start(nil); err != nil {
+	t := &Temporal{opts: opts, child: child{name: "temporal", logFile: opts.LogFile, stopSignal: syscall.SIGTERM, wait: 20 * time.Second}}
+	t.launch = func(ctx context.Context) error { return t.run(ctx, args) }
+	if err := t.launch(ctx); err != nil {
 		return nil, err
-	}
-	if err := t.waitReady(ctx, 90*time.Second, 200*time.Millisecond, t.answers); err != nil {
-		_ = t.Stop()
-		return nil, fmt.Errorf("temporal dev server did not start (see %s): %w%s", opts.LogFile, err, logTail(opts.LogFile, 20))
 	}
 	opts.Logger.Info("temporal ready", slog.String("address", t.Address()), slog.String("ui", t.UIURL()))
 	return t, nil
+}
+
+// run starts the server with args and waits until its frontend answers;
+// on the same file and ports each time, so a restart keeps the state.
+func (t *Temporal) run(ctx context.Context, args []string) error {
+	cmd := exec.Command(t.opts.CLI, args...)
+	if t.opts.LogFile != "" {
+		f, err := os.OpenFile(t.opts.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return fmt.Errorf("open temporal log: %w", err)
+		}
+		defer f.Close() // the child keeps its own descriptor
+		cmd.Stdout, cmd.Stderr = f, f
+	}
+	if err := t.start(cmd, nil); err != nil {
+		return err
+	}
+	if err := t.waitReady(ctx, 90*time.Second, 200*time.Millisecond, t.answers); err != nil {
+		_ = t.halt()
+		return fmt.Errorf("temporal dev server did not start (see %s): %w%s", t.opts.LogFile, err, logTail(t.opts.LogFile, 20))
+	}
+	return nil
 }
 
 // logTail returns the last n lines of file, indented on lines of their

@@ -243,40 +243,63 @@ func requireToken(next http.Handler) http.Handler {
 	})
 }
 
-// health holds the details /healthz lists under "ok".
+// health holds the details /healthz lists under its first line; a key
+// in down makes that line "unavailable".
 var health struct {
 	sync.Mutex
 	details map[string]string
+	down    map[string]bool
 }
 
 // SetHealth sets a detail that /healthz lists as "key: value" under its
 // "ok" (the worker says how it isolates runs); an empty value removes it.
 // Line breaks in either become spaces, so each detail stays one line.
 func SetHealth(key, value string) {
+	setHealth(key, value, false)
+}
+
+// SetHealthDown sets a detail as SetHealth does, and while it is set
+// /healthz answers 503 "unavailable" in place of "ok": a part the process
+// needs is down (the dev stack's Temporal, while it restarts).
+func SetHealthDown(key, value string) {
+	setHealth(key, value, true)
+}
+
+func setHealth(key, value string, down bool) {
 	oneLine := strings.NewReplacer("\r", " ", "\n", " ")
 	key, value = oneLine.Replace(key), oneLine.Replace(value)
 	health.Lock()
 	defer health.Unlock()
+	delete(health.down, key)
 	if value == "" {
 		delete(health.details, key)
 		return
 	}
 	if health.details == nil {
-		health.details = map[string]string{}
+		health.details, health.down = map[string]string{}, map[string]bool{}
 	}
 	health.details[key] = value
+	if down {
+		health.down[key] = true
+	}
 }
 
-// serveHealth answers "ok", then the health details sorted by key.
+// serveHealth answers "ok", or 503 "unavailable" while a detail says a
+// part is down, then the health details sorted by key.
 func serveHealth(w http.ResponseWriter, _ *http.Request) {
 	var b strings.Builder
-	b.WriteString("ok\n")
 	health.Lock()
+	first, status := "ok", http.StatusOK
+	if len(health.down) > 0 {
+		first, status = "unavailable", http.StatusServiceUnavailable
+	}
+	b.WriteString(first + "\n")
 	for _, k := range slices.Sorted(maps.Keys(health.details)) {
 		fmt.Fprintf(&b, "%s: %s\n", k, health.details[k])
 	}
 	health.Unlock()
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(status)
 	_, _ = w.Write([]byte(b.String()))
 }
 

@@ -7,13 +7,17 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/schetask/schetask/config"
 	"github.com/schetask/schetask/devstack"
+	"github.com/schetask/schetask/metrics"
 )
 
 // runDev starts the private Postgres and Temporal dev server under the
-// data dir, migrates, and runs every service in this process. Ctrl-C stops
-// the services first, then Temporal, then Postgres; the data stays.
+// data dir, migrates, and runs every service in this process. Postgres or
+// Temporal dying is mended by a restart. Ctrl-C stops the services first,
+// then Temporal, then Postgres; the data stays.
 func runDev(ctx context.Context, logger *slog.Logger) error {
 	cfg, err := config.Load(nil)
 	if err != nil {
@@ -77,7 +81,36 @@ func runDev(ctx context.Context, logger *slog.Logger) error {
 		slog.String("temporal_web", cfg.TemporalUIURL),
 		slog.String("psql", psql),
 		slog.String("tasks", cfg.TasksDir))
-	return startServices(ctx, cfg, logger, "sync", "worker", "web")
+	return superviseAndServe(ctx, cfg, logger, pg, temporal)
+}
+
+// superviseAndServe runs the services while Postgres and Temporal are
+// watched: one that dies is restarted on its data, and /healthz says so;
+// one that keeps dying ends the services with an error naming it. The
+// watch ends before the caller stops the servers, so that none restarts
+// during a shutdown.
+func superviseAndServe(ctx context.Context, cfg config.Config, logger *slog.Logger, pg *devstack.Postgres, temporal *devstack.Temporal) error {
+	watchCtx, stopWatching := context.WithCancel(ctx)
+	defer stopWatching()
+	g, gctx := errgroup.WithContext(watchCtx)
+	g.Go(func() error {
+		defer stopWatching()
+		return startServices(gctx, cfg, logger, "sync", "worker", "web")
+	})
+	g.Go(func() error { return pg.Supervise(gctx, superviseOptions("postgres", logger)) })
+	g.Go(func() error { return temporal.Supervise(gctx, superviseOptions("temporal", logger)) })
+	return g.Wait()
+}
+
+// superviseOptions reports a server's state on /healthz under its name.
+func superviseOptions(name string, logger *slog.Logger) devstack.SuperviseOptions {
+	return devstack.SuperviseOptions{Logger: logger, Report: func(state string, up bool) {
+		if up {
+			metrics.SetHealth(name, state)
+		} else {
+			metrics.SetHealthDown(name, state)
+		}
+	}}
 }
 
 // redactedDatabaseURL returns a configured database URL fit for the log:
