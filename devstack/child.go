@@ -109,6 +109,9 @@ func (c *child) halt() error {
 // noRetry wraps an error after which waitReady stops waiting.
 type noRetry struct{ error }
 
+// errExited says a server exited while it was awaited.
+var errExited = errors.New("exited")
+
 func (e noRetry) Unwrap() error { return e.error }
 
 // waitReady calls ready every interval until it succeeds, fails with a
@@ -120,7 +123,7 @@ func (c *child) waitReady(ctx context.Context, timeout, interval time.Duration, 
 	for {
 		select {
 		case <-done:
-			return fmt.Errorf("%s exited (%s)", c.name, cmd.ProcessState)
+			return fmt.Errorf("%s %w (%s)", c.name, errExited, cmd.ProcessState)
 		default:
 		}
 		err := ready(ctx)

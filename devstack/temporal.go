@@ -2,6 +2,7 @@ package devstack
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -109,7 +110,17 @@ func StartTemporal(ctx context.Context, opts TemporalOptions) (*Temporal, error)
 	t := &Temporal{opts: opts, child: child{name: "temporal", logFile: opts.LogFile, stopSignal: syscall.SIGTERM, wait: 20 * time.Second}}
 	t.launch = func(ctx context.Context) error { return t.run(ctx, args) }
 	if err := t.launch(ctx); err != nil {
-		return nil, err
+		// A server that exited at once may have lost a race for one of
+		// the ports it picks at random: one more try, then give up.
+		if !errors.Is(err, errExited) || ctx.Err() != nil {
+			return nil, err
+		}
+		first, _, _ := strings.Cut(err.Error(), "\n")
+		opts.Logger.Warn("temporal exited at start; trying once more", slog.String("error", first))
+		time.Sleep(time.Second)
+		if err := t.launch(ctx); err != nil {
+			return nil, err
+		}
 	}
 	opts.Logger.Info("temporal ready", slog.String("address", t.Address()), slog.String("ui", t.UIURL()))
 	return t, nil

@@ -195,8 +195,9 @@ type Report struct {
 
 // bench is the running stack the measurements use.
 type bench struct {
-	store   *store.Store
-	taskDir string
+	store    *store.Store
+	temporal client.Client
+	taskDir  string
 }
 
 func run(ctx context.Context, logger *slog.Logger, o options) (Report, error) {
@@ -256,7 +257,7 @@ func run(ctx context.Context, logger *slog.Logger, o options) (Report, error) {
 	}
 	defer c.Close()
 
-	b := bench{store: st, taskDir: filepath.Join(cfg.TasksDir, "bench")}
+	b := bench{store: st, temporal: c, taskDir: filepath.Join(cfg.TasksDir, "bench")}
 	if err := os.MkdirAll(b.taskDir, 0o755); err != nil {
 		return report, err
 	}

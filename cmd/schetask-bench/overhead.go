@@ -28,8 +28,12 @@ type OverheadResult struct {
 	Rule              string `json:"rule"`
 	Runs              int    `json:"runs"`
 	MissedOrDuplicate int    `json:"missed_or_duplicate_fires"`
-	// FireLateness is schetask's nominal fire → task process started.
-	FireLateness Dist `json:"fire_lateness"`
+	// FireLateness is schetask's nominal fire → task process started;
+	// WorkflowToProcess its part after Temporal started the run's
+	// workflow (the workflow task's dispatch, the start hook, the exec
+	// activity's dispatch and the spawn).
+	FireLateness      Dist `json:"fire_lateness"`
+	WorkflowToProcess Dist `json:"workflow_to_process"`
 	// RawFireLateness is a raw schedule's nominal fire → its workflow
 	// started, on the same server, with no worker: Temporal's own part.
 	RawFireLateness Dist `json:"raw_temporal_fire_lateness"`
@@ -218,7 +222,7 @@ func (b bench) measure(ctx context.Context, c client.Client, rule string, durati
 		}
 	}
 
-	var late, procWall, wall []float64
+	var late, procWall, wall, wfToProc []float64
 	seen := map[time.Time]bool{}
 	var first, last time.Time
 	for _, r := range runs {
@@ -234,6 +238,9 @@ func (b bench) measure(ctx context.Context, c client.Client, rule string, durati
 			last = r.ScheduledTime
 		}
 		late = append(late, ms(r.ProcessStartTime.Sub(r.ScheduledTime)))
+		if d, err := c.DescribeWorkflowExecution(ctx, r.WorkflowID, r.RunID); err == nil {
+			wfToProc = append(wfToProc, ms(r.ProcessStartTime.Sub(d.GetWorkflowExecutionInfo().GetStartTime().AsTime())))
+		}
 		procWall = append(procWall, ms(r.EndTime.Sub(*r.ProcessStartTime)))
 		wall = append(wall, ms(r.EndTime.Sub(r.ScheduledTime)))
 	}
@@ -250,7 +257,7 @@ func (b bench) measure(ctx context.Context, c client.Client, rule string, durati
 		return res, err
 	}
 	res.Runs = len(late)
-	res.FireLateness, res.RawFireLateness = summarize(late), summarize(rawLate)
+	res.FireLateness, res.RawFireLateness, res.WorkflowToProcess = summarize(late), summarize(rawLate), summarize(wfToProc)
 	res.Bare, res.ProcessToRecorded, res.FireToRecorded = summarize(bare), summarize(procWall), summarize(wall)
 	res.AddedStartMs = res.FireLateness.P50 - res.RawFireLateness.P50
 	res.AddedEndMs = res.ProcessToRecorded.P50 - res.Bare.P50
@@ -263,6 +270,7 @@ func (res OverheadResult) print() {
 	fmt.Printf("rule %q: %d runs, %d missed or doubled fires\n", res.Rule, res.Runs, res.MissedOrDuplicate)
 	fmt.Printf("  raw Temporal fire → workflow started    %s\n", res.RawFireLateness)
 	fmt.Printf("  schetask fire → process started         %s\n", res.FireLateness)
+	fmt.Printf("    workflow started → process started    %s\n", res.WorkflowToProcess)
 	fmt.Printf("  bare node (worker's env, piped to file) %s\n", res.Bare)
 	fmt.Printf("  schetask process started → recorded     %s\n", res.ProcessToRecorded)
 	fmt.Printf("  schetask fire → recorded as ended       %s\n", res.FireToRecorded)

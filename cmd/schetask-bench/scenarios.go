@@ -27,9 +27,12 @@ type LatenessResult struct {
 	Failed   int    `json:"failed_runs"`
 	// Lateness is nominal fire → task process started; FireToRow and
 	// RowToProcess split it at the run's row, written by the start hook.
-	Lateness     Dist `json:"fire_lateness"`
-	FireToRow    Dist `json:"fire_to_run_row"`
-	RowToProcess Dist `json:"run_row_to_process"`
+	// FireToWorkflow (bursts only) is when Temporal started the run's
+	// workflow, the figure raw Temporal's is comparable with.
+	Lateness       Dist  `json:"fire_lateness"`
+	FireToWorkflow *Dist `json:"fire_to_workflow,omitempty"`
+	FireToRow      Dist  `json:"fire_to_run_row"`
+	RowToProcess   Dist  `json:"run_row_to_process"`
 	// RawTemporal is the same number of raw schedules due at one second
 	// on the same server just before (nominal → workflow started, no
 	// worker), and TailRatioToRaw schetask's lateness tail over it.
@@ -51,6 +54,9 @@ func (r LatenessResult) print() {
 		fmt.Printf("  raw Temporal fire → workflow started  %s\n", *r.RawTemporal)
 	}
 	fmt.Printf("  fire → process started                %s\n", r.Lateness)
+	if r.FireToWorkflow != nil {
+		fmt.Printf("    fire → workflow started             %s\n", *r.FireToWorkflow)
+	}
 	fmt.Printf("    fire → run row                      %s\n", r.FireToRow)
 	fmt.Printf("    run row → process                   %s\n", r.RowToProcess)
 	if r.RawTemporal != nil {
@@ -180,7 +186,7 @@ func (b bench) lateness(ctx context.Context, scenario string, tasks int, rule st
 	if err != nil {
 		return res, err
 	}
-	var late, row, spawn []float64
+	var late, row, spawn, wf []float64
 	seen := map[string]bool{}
 	window := to.Add(-time.Second)
 	for _, r := range runs {
@@ -199,6 +205,11 @@ func (b bench) lateness(ctx context.Context, scenario string, tasks int, rule st
 		}
 		late = append(late, ms(r.ProcessStartTime.Sub(r.ScheduledTime)))
 		row = append(row, ms(r.StartTime.Sub(r.ScheduledTime)))
+		if !sustained {
+			if d, err := b.temporal.DescribeWorkflowExecution(ctx, r.WorkflowID, r.RunID); err == nil {
+				wf = append(wf, ms(d.GetWorkflowExecutionInfo().GetStartTime().AsTime().Sub(r.ScheduledTime)))
+			}
+		}
 		spawn = append(spawn, ms(r.ProcessStartTime.Sub(r.StartTime)))
 		if r.EndTime != nil && !r.EndTime.After(to) {
 			res.Completed++
@@ -210,6 +221,10 @@ func (b bench) lateness(ctx context.Context, scenario string, tasks int, rule st
 	}
 	res.Runs = len(late)
 	res.Lateness, res.FireToRow, res.RowToProcess = summarize(late), summarize(row), summarize(spawn)
+	if len(wf) > 0 {
+		d := summarize(wf)
+		res.FireToWorkflow = &d
+	}
 	if sustained {
 		res.WindowS = to.Sub(from).Seconds()
 		res.Offered = tasks * len(expected)
