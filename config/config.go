@@ -4,9 +4,9 @@
 // Load reads it section by section, one function each: the database's
 // here, the others in the file named for them (temporal.go, sync.go,
 // worker.go with isolation, console.go with metrics, alerts.go with the
-// channels, dev.go). Every error names the variable and says why. The
-// services do not take Config itself: each has a Config of its own,
-// which internal/serviceconfig fills from this one.
+// channels, retention.go, dev.go). Every error names the variable and
+// says why. The services do not take Config itself: each has a Config of
+// its own, which internal/serviceconfig fills from this one.
 package config
 
 import (
@@ -113,6 +113,18 @@ type Config struct {
 	// AlertGiveUpAfter is how long a channel is retried before its
 	// delivery is given up (SCHETASK_ALERT_GIVE_UP_AFTER).
 	AlertGiveUpAfter time.Duration
+	// KeepRuns is how many newest runs a task keeps when its row says
+	// nothing (SCHETASK_KEEP_RUNS; 0, the default, is no count limit).
+	KeepRuns int
+	// KeepDays is how many days of runs a task keeps when its row says
+	// nothing (SCHETASK_KEEP_DAYS, default 30; 0 is no age limit).
+	KeepDays int
+	// KeepAuditDays is how many days of console audit rows are kept
+	// (SCHETASK_KEEP_AUDIT_DAYS, default 365; 0 keeps them all).
+	KeepAuditDays int
+	// JanitorInterval is how often the janitor deletes what retention
+	// lets go (SCHETASK_JANITOR_INTERVAL).
+	JanitorInterval time.Duration
 	// MissedGrace is how late a run may start before it counts as missed
 	// (SCHETASK_MISSED_GRACE).
 	MissedGrace time.Duration
@@ -184,7 +196,7 @@ func loadLayered(files *layered) (Config, error) { return load(files.get, files)
 // from the listen address) is read in that setting's section.
 var sections = []func(r *reader, c *Config){
 	loadDatabase, loadTemporal, loadSync, loadWorker, loadIsolation,
-	loadConsole, loadMetrics, loadAlerts, loadChannels, loadDevStack,
+	loadConsole, loadMetrics, loadAlerts, loadChannels, loadRetention, loadDevStack,
 }
 
 // load reads every setting through getenv; files, when set, are checked

@@ -178,7 +178,7 @@ notify('stock of SKU-42 is low\nonly 3 left').then(r => console.log('alert', r.a
 	want := map[string]string{"slow": "timeout", "broken": "failed", "hog": "missed", "selfreport": "custom", "doomed": "deleted",
 		"lingering": "timeout recovered"}
 	for task, kind := range want {
-		ch.waitAlerts(t, task, len(strings.Fields(kind)), 30*time.Second)
+		ch.waitAlerts(t, task, len(strings.Fields(kind)), 45*time.Second)
 		if got := kinds(ch.webhookAlerts(task)); got != kind {
 			t.Errorf("%s: webhook kinds %q, want %q", task, got, kind)
 		}
@@ -305,12 +305,12 @@ func TestMissedRunAlertWhenTheWorkerIsDown(t *testing.T) {
 
 	s.stopWorker()
 	stopped := time.Now()
-	row := s.waitMissed(t, "steady", 2, 20*time.Second)
+	row := s.waitMissed(t, "steady", 2, 45*time.Second)
 	if len(ch.webhookAlerts("steady")) != 0 {
 		t.Fatal("alert delivered without a worker")
 	}
 	s.startWorker(t)
-	ch.waitAlerts(t, "steady", 1, 30*time.Second)
+	ch.waitAlerts(t, "steady", 1, 45*time.Second)
 	got := ch.webhookAlerts("steady")[0]
 	if got["kind"] != "missed" || got["title"] != row.Title || !row.Sent {
 		t.Errorf("missed alert = %v, want %q", got, row.Title)
@@ -361,7 +361,7 @@ func TestMissedRunAlertWhenTemporalIsDown(t *testing.T) {
 
 	temporal.stop()
 	down := time.Now()
-	s.waitMissed(t, "steady", 2, 20*time.Second)
+	s.waitMissed(t, "steady", 2, 45*time.Second)
 	temporal.start()
 	ch.waitAlerts(t, "steady", 1, 60*time.Second)
 	if got := ch.webhookAlerts("steady")[0]["kind"]; got != "missed" {

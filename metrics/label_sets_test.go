@@ -32,6 +32,11 @@ func TestFixedLabelSeriesExistFromTheStart(t *testing.T) {
 			t.Errorf("no schetask_run_duration_seconds{outcome=%q} series at start", status)
 		}
 	}
+	for _, kind := range metrics.JanitorKinds {
+		if !series["schetask_janitor_deleted_total"]["kind="+kind] {
+			t.Errorf("no schetask_janitor_deleted_total{kind=%q} series at start", kind)
+		}
+	}
 	for _, ch := range tasktype.AlertChannelNames {
 		for _, result := range []string{"sent", "failed"} {
 			if !series["schetask_alerts_total"]["channel="+ch] || !series["schetask_alerts_total"]["result="+result] {

@@ -119,12 +119,35 @@ var (
 		Name: "schetask_console_requests_total",
 		Help: "Console HTTP requests, by method and status code.",
 	}, []string{"method", "code"})
+	// JanitorDeleted counts what the janitor deleted, by kind (runs, alerts,
+	// sessions, audit) (sync leader).
+	JanitorDeleted = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "schetask_janitor_deleted_total",
+		Help: "Rows the janitor deleted under retention, by kind.",
+	}, []string{"kind"})
+	// JanitorFreedBytes counts the bytes of log files and history folders
+	// the janitor removed (sync leader).
+	JanitorFreedBytes = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "schetask_janitor_freed_bytes_total",
+		Help: "Bytes of run logs and history folders the janitor removed.",
+	})
+	// JanitorPassDuration is how long a janitor pass took (sync leader).
+	JanitorPassDuration = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "schetask_janitor_pass_duration_seconds",
+		Help:    "How long one janitor pass took.",
+		Buckets: []float64{.01, .05, .1, .5, 1, 5, 10, 30, 60, 300},
+	})
 )
+
+// JanitorKinds are the kinds of rows the janitor deletes, the labels of
+// schetask_janitor_deleted_total.
+var JanitorKinds = []string{"runs", "alerts", "sessions", "audit"}
 
 // schetaskCollectors are schetask's own metrics.
 var schetaskCollectors = []prometheus.Collector{
 	FireLateness, RunDuration, Runs, MissedRuns, Alerts, SyncLag, SchedulesOutOfSync, SyncWrites,
 	OrphansKilled, RunningRuns, RunCPU, RunPeakMemory, RunIO, ConsoleRequests,
+	JanitorDeleted, JanitorFreedBytes, JanitorPassDuration,
 }
 
 var fqNameRE = regexp.MustCompile(`fqName: "([^"]+)"`)
@@ -165,6 +188,9 @@ func init() {
 	}
 	for _, direction := range []string{"read", "write"} {
 		RunIO.WithLabelValues(direction)
+	}
+	for _, kind := range JanitorKinds {
+		JanitorDeleted.WithLabelValues(kind)
 	}
 }
 

@@ -31,8 +31,8 @@ func TestDashboardQueriesExistingMetrics(t *testing.T) {
 	for _, n := range metrics.Names() {
 		exported[n] = true
 	}
-	if len(exported) != 14 {
-		t.Errorf("metrics.Names() = %v, want schetask's 14 metrics", metrics.Names())
+	if len(exported) != 17 {
+		t.Errorf("metrics.Names() = %v, want schetask's 17 metrics", metrics.Names())
 	}
 	name := regexp.MustCompile(`schetask_[a-z_]+`)
 	queried := 0

@@ -24,6 +24,12 @@ type Config struct {
 	Interval time.Duration
 	// Grace is how late a run may start before it counts as missed.
 	Grace time.Duration
+	// CatchupWindow is how late Temporal may still start a fire after an
+	// outage (the schedules' catch-up window, set by sync). A fire is not
+	// counted as missed before that window and a few seconds more have
+	// passed, so a fire that is caught up is never also reported missed.
+	// Zero: no catch-up.
+	CatchupWindow time.Duration
 	// Lookback bounds how far back a check looks (after the monitor itself
 	// was down, say).
 	Lookback time.Duration
@@ -52,6 +58,9 @@ func (c Config) validate() error {
 		if d.val <= 0 {
 			errs = append(errs, fmt.Errorf("monitor config: %s: must be positive, got %s", d.field, d.val))
 		}
+	}
+	if c.CatchupWindow < 0 {
+		errs = append(errs, fmt.Errorf("monitor config: CatchupWindow: must not be negative, got %s", c.CatchupWindow))
 	}
 	return errors.Join(errs...)
 }

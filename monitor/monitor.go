@@ -110,7 +110,7 @@ func (m *Monitor) checkTask(ctx context.Context, t tasktype.Task) (int, error) {
 	}
 
 	now := m.now()
-	to := now.Add(-m.Grace)
+	to := now.Add(-m.wait())
 	// Count from the last check, but never from before the rule and state
 	// took effect: the row's last change and the schedule's last write.
 	from := t.UpdatedAt
@@ -180,6 +180,19 @@ func missedEvent(t tasktype.Task, missed []time.Time, grace time.Duration) alert
 			"Likely causes: no worker polling the task queue, Temporal unavailable, or the previous run "+
 			"still going when the overlap policy is %q.", t.Rule, grace, t.Overlap),
 	}
+}
+
+// catchupMargin is how long after a caught-up run's start its row may
+// take to appear.
+const catchupMargin = 5 * time.Second
+
+// wait is how long after its due time a fire without a run counts as
+// missed: the grace, or, when longer, Temporal's catch-up window.
+func (m *Monitor) wait() time.Duration {
+	if m.CatchupWindow > 0 {
+		return max(m.Grace, m.CatchupWindow+catchupMargin)
+	}
+	return m.Grace
 }
 
 func (m *Monitor) now() time.Time {

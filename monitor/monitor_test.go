@@ -26,6 +26,7 @@ func TestCheckMissedComparesTheRuleWithTheRuns(t *testing.T) {
 		zone     string
 		status   int
 		syncErr  string
+		catchup  time.Duration
 		ranAt    []time.Duration // after t0
 		checksAt []time.Duration // after t0, in order
 		want     []string        // titles recorded
@@ -39,6 +40,11 @@ func TestCheckMissedComparesTheRuleWithTheRuns(t *testing.T) {
 			want:     []string{"missed the run due at 2026-11-25 10:00:20 UTC", "missed 2 runs due from 2026-11-25 10:00:30 UTC to 2026-11-25 10:00:40 UTC"}},
 		{name: "runs within the grace period are not missed yet", rule: "*/10 * * * * *", status: 1,
 			ranAt: []time.Duration{10 * time.Second}, checksAt: []time.Duration{21 * time.Second}},
+		{name: "a fire Temporal may still catch up is not missed yet", rule: "*/10 * * * * *", status: 1, catchup: 30 * time.Second,
+			ranAt: []time.Duration{20 * time.Second}, checksAt: []time.Duration{25 * time.Second}},
+		{name: "a fire is missed once the catch-up window is over", rule: "*/10 * * * * *", status: 1, catchup: 30 * time.Second,
+			ranAt: []time.Duration{20 * time.Second}, checksAt: []time.Duration{25 * time.Second, 46 * time.Second},
+			want: []string{"missed the run due at 2026-11-25 10:00:10 UTC"}},
 		{name: "paused tasks miss nothing", rule: "*/10 * * * * *", status: 0, checksAt: []time.Duration{time.Minute}},
 		{name: "killed-and-paused tasks miss nothing", rule: "*/10 * * * * *", status: 2, checksAt: []time.Duration{time.Minute}},
 		{name: "a rule sync could not apply is not checked", rule: "*/10 * * * * *", status: 1, syncErr: "not synced",
@@ -76,7 +82,7 @@ func TestCheckMissedComparesTheRuleWithTheRuns(t *testing.T) {
 				t.Fatal(err)
 			}
 			var now time.Time
-			m, err := New(Config{Grace: 2 * time.Second, Lookback: 7 * 24 * time.Hour}, env.Store, raiser, env.Logger)
+			m, err := New(Config{Grace: 2 * time.Second, CatchupWindow: tt.catchup, Lookback: 7 * 24 * time.Hour}, env.Store, raiser, env.Logger)
 			if err != nil {
 				t.Fatal(err)
 			}

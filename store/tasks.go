@@ -17,7 +17,7 @@ const taskColumns = `task_name, rule, time_zone, timeout, timeout_action, task_s
 	overlap_policy, owners, description, last_start_time, last_end_time,
 	last_warning_time, coalesce(task_version, ''), created_at, updated_at,
 	alert_channels, slack_channel, webhook_url, status_note,
-	run_as, memory_limit_mb, cpu_limit, pids_limit`
+	run_as, memory_limit_mb, cpu_limit, pids_limit, keep_runs, keep_days`
 
 func scanTask(row pgx.Row) (tasktype.Task, error) {
 	var t tasktype.Task
@@ -26,7 +26,7 @@ func scanTask(row pgx.Row) (tasktype.Task, error) {
 		&t.Overlap, &t.Owners, &t.Description, &t.LastStartTime, &t.LastEndTime,
 		&t.LastWarningTime, &t.Version, &t.CreatedAt, &t.UpdatedAt,
 		&t.AlertChannels, &t.SlackChannel, &t.WebhookURL, &t.StatusNote,
-		&t.RunAs, &t.MemoryLimitMB, &t.CPULimit, &t.PidsLimit)
+		&t.RunAs, &t.MemoryLimitMB, &t.CPULimit, &t.PidsLimit, &t.KeepRuns, &t.KeepDays)
 	t.Timeout = time.Duration(timeout) * time.Second
 	return t, err
 }
@@ -61,12 +61,13 @@ func (s *Store) UpsertTask(ctx context.Context, t tasktype.Task) error {
 	_, err := s.pool.Exec(ctx, `
 		INSERT INTO t_task_list (task_name, rule, time_zone, timeout, timeout_action,
 			task_status, overlap_policy, owners, description, alert_channels, slack_channel, webhook_url, status_note,
-			run_as, memory_limit_mb, cpu_limit, pids_limit)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+			run_as, memory_limit_mb, cpu_limit, pids_limit, keep_runs, keep_days)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
 		ON CONFLICT (task_name) DO UPDATE SET rule = $2, time_zone = $3, timeout = $4,
 			timeout_action = $5, task_status = $6, overlap_policy = $7, owners = $8,
 			description = $9, alert_channels = $10, slack_channel = $11, webhook_url = $12, status_note = $13,
-			run_as = $14, memory_limit_mb = $15, cpu_limit = $16, pids_limit = $17`,
+			run_as = $14, memory_limit_mb = $15, cpu_limit = $16, pids_limit = $17,
+			keep_runs = $18, keep_days = $19`,
 		taskArgs(t)...)
 	if err != nil {
 		return fmt.Errorf("upsert task %q: %w", t.Name, err)
@@ -155,7 +156,7 @@ func taskArgs(t tasktype.Task) []any {
 	}
 	return []any{t.Name, t.Rule, t.TimeZone, int32(t.Timeout / time.Second), t.TimeoutAction,
 		t.Status, t.Overlap, t.Owners, t.Description, t.AlertChannels, t.SlackChannel, t.WebhookURL, t.StatusNote,
-		t.RunAs, t.MemoryLimitMB, t.CPULimit, t.PidsLimit}
+		t.RunAs, t.MemoryLimitMB, t.CPULimit, t.PidsLimit, t.KeepRuns, t.KeepDays}
 }
 
 // CreateTask inserts a new task, or fails with ErrTaskExists.
@@ -163,8 +164,8 @@ func (s *Store) CreateTask(ctx context.Context, t tasktype.Task) error {
 	_, err := s.pool.Exec(ctx, `
 		INSERT INTO t_task_list (task_name, rule, time_zone, timeout, timeout_action,
 			task_status, overlap_policy, owners, description, alert_channels, slack_channel, webhook_url, status_note,
-			run_as, memory_limit_mb, cpu_limit, pids_limit)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`, taskArgs(t)...)
+			run_as, memory_limit_mb, cpu_limit, pids_limit, keep_runs, keep_days)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`, taskArgs(t)...)
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == uniqueViolation {
 		return fmt.Errorf("create task %q: %w", t.Name, ErrTaskExists)
@@ -194,7 +195,8 @@ func (s *Store) UpdateTask(ctx context.Context, t tasktype.Task, version time.Ti
 			UPDATE t_task_list SET rule = $2, time_zone = $3, timeout = $4, timeout_action = $5,
 				task_status = $6, overlap_policy = $7, owners = $8, description = $9,
 				alert_channels = $10, slack_channel = $11, webhook_url = $12, status_note = $13,
-				run_as = $14, memory_limit_mb = $15, cpu_limit = $16, pids_limit = $17
+				run_as = $14, memory_limit_mb = $15, cpu_limit = $16, pids_limit = $17,
+				keep_runs = $18, keep_days = $19
 			WHERE task_name = $1 RETURNING `+taskColumns, taskArgs(t)...))
 		return err
 	})

@@ -72,6 +72,11 @@ type Task struct {
 	MemoryLimitMB *int
 	CPULimit      *float64
 	PidsLimit     *int
+	// KeepRuns and KeepDays are the task's retention: how many newest runs
+	// and how many days of runs it keeps (a run past either goes). nil
+	// means the global default, 0 no limit of that kind.
+	KeepRuns *int
+	KeepDays *int
 
 	LastStartTime   *time.Time
 	LastEndTime     *time.Time
@@ -148,6 +153,26 @@ func (l Limits) Validate() error {
 }
 
 var userRE = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,31}$`)
+
+// Retention is how long a task's runs are kept: a run goes when it is not
+// among the KeepRuns newest or is older than KeepDays, whichever is
+// stricter; 0 means no limit of that kind.
+type Retention struct {
+	KeepRuns int
+	KeepDays int
+}
+
+// RetentionFor resolves a task's retention over the global defaults.
+func (t Task) RetentionFor(defaults Retention) Retention {
+	r := defaults
+	if t.KeepRuns != nil {
+		r.KeepRuns = *t.KeepRuns
+	}
+	if t.KeepDays != nil {
+		r.KeepDays = *t.KeepDays
+	}
+	return r
+}
 
 // ValidateUserName checks a run_as value: a plain Unix user name, or "".
 func ValidateUserName(name string) error {

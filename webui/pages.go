@@ -26,6 +26,9 @@ type overviewData struct {
 	Flash *flash
 	Tasks []taskRow
 	Runs  []tasktype.Run
+	// SortByDisk lists the tasks by disk use, largest first, with a
+	// column for it (?sort=disk).
+	SortByDisk bool
 }
 
 // taskRow is a task as the task list shows it.
@@ -38,6 +41,9 @@ type taskRow struct {
 	Next *time.Time
 	// Last is the newest run (ID 0 when none).
 	Last tasktype.Run
+	// Disk is what the task's logs and history take, when the list is
+	// sorted by it.
+	Disk diskUse
 }
 
 // setting is one labelled value the task page lists.
@@ -114,6 +120,10 @@ func (s *Server) overview(c *fiber.Ctx) error {
 		row.Last = last[t.Name]
 		d.Tasks = append(d.Tasks, row)
 	}
+	if c.Query("sort") == "disk" {
+		d.SortByDisk = true
+		s.sortByDiskUse(d.Tasks)
+	}
 	return s.render(c, "overview.html", d)
 }
 
@@ -141,6 +151,10 @@ type taskData struct {
 	// webhookShown); WebhookSecret, for admins only, signs what goes there.
 	Webhook       string
 	WebhookSecret string
+	// RetentionDefaults are the global keep_runs and keep_days; Disk is
+	// what the task's logs and history take.
+	RetentionDefaults tasktype.Retention
+	Disk              diskUse
 }
 
 // alertView is an alert as the task page lists it.
@@ -223,6 +237,7 @@ func (s *Server) renderTaskPage(c *fiber.Ctx, status int, edit func(*taskData)) 
 		}
 	}
 	d.Entrypoint, d.EntrypointError = s.entrypoint(name)
+	d.RetentionDefaults, d.Disk = s.opts.Retention, s.taskDiskUse(name)
 	if d.Sync, d.Synced, err = s.store.GetSyncState(ctx, name); err != nil {
 		return err
 	}

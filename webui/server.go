@@ -64,6 +64,9 @@ type Options struct {
 	TasksDir string
 	// Control runs and kills tasks; nil leaves those actions out.
 	Control *control.Control
+	// Retention is the global keep_runs and keep_days, which the task
+	// page shows for tasks that set none.
+	Retention tasktype.Retention
 }
 
 // Server is the console's HTTP server.

@@ -36,6 +36,9 @@ type taskForm struct {
 	AlertChannels                                         []string
 	// RunAs and the limits are as typed: blank means the worker's default.
 	RunAs, MemoryLimitMB, CPULimit, PidsLimit string
+	// KeepRuns and KeepDays are the retention as typed: blank means the
+	// global default.
+	KeepRuns, KeepDays string
 	// Version is the task's updated_at (Unix µs) when the editor read it,
 	// and Base its settings then (JSON of taskSettings), to say what
 	// changed since when a save is refused as stale.
@@ -51,6 +54,7 @@ func formFromTask(t tasktype.Task) taskForm {
 		WebhookURL: t.WebhookURL, Note: t.StatusNote, Enabled: t.Status == tasktype.StatusOn,
 		AlertChannels: t.AlertChannels, Version: strconv.FormatInt(t.UpdatedAt.UnixMicro(), 10),
 		RunAs: t.RunAs, MemoryLimitMB: optInt(t.MemoryLimitMB), CPULimit: optFloat(t.CPULimit), PidsLimit: optInt(t.PidsLimit),
+		KeepRuns: optInt(t.KeepRuns), KeepDays: optInt(t.KeepDays),
 		Base: settingsJSON(t),
 	}
 }
@@ -66,6 +70,7 @@ func formFromRequest(c *fiber.Ctx) taskForm {
 		Version: c.FormValue("version"), Base: c.FormValue("base"),
 		RunAs: strings.TrimSpace(c.FormValue("run_as")), MemoryLimitMB: strings.TrimSpace(c.FormValue("memory_limit_mb")),
 		CPULimit: strings.TrimSpace(c.FormValue("cpu_limit")), PidsLimit: strings.TrimSpace(c.FormValue("pids_limit")),
+		KeepRuns: strings.TrimSpace(c.FormValue("keep_runs")), KeepDays: strings.TrimSpace(c.FormValue("keep_days")),
 	}
 	if args := c.Request().PostArgs(); args != nil {
 		for _, v := range args.PeekMulti("alert_channels") {
@@ -151,7 +156,27 @@ func (f *taskForm) task() (tasktype.Task, bool) {
 		f.Errors["note"] = err.Error()
 	}
 	f.isolation(&t)
+	t.KeepRuns = f.keep("keep_runs", f.KeepRuns)
+	t.KeepDays = f.keep("keep_days", f.KeepDays)
 	return t, len(f.Errors) == 0
+}
+
+// maxKeep bounds keep_runs and keep_days as typed: far more than anyone
+// means, small enough for the database's integer.
+const maxKeep = 1_000_000
+
+// keep reads one retention field: nil when blank (the global default),
+// else a whole number from 0 (no limit) up.
+func (f *taskForm) keep(field, text string) *int {
+	if text == "" {
+		return nil
+	}
+	n, err := strconv.Atoi(text)
+	if err != nil || n < 0 || n > maxKeep {
+		f.Errors[field] = fmt.Sprintf("a whole number from 0 (no limit) to %d, or blank for the default", maxKeep)
+		return nil
+	}
+	return &n
 }
 
 // isolation reads the run-as user and the limits into t. A blank field

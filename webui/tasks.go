@@ -36,6 +36,9 @@ type taskSettings struct {
 	MemoryLimitMB *int     `json:"memory_limit_mb,omitempty"`
 	CPULimit      *float64 `json:"cpu_limit,omitempty"`
 	PidsLimit     *int     `json:"pids_limit,omitempty"`
+	// The retention: absent means the global default.
+	KeepRuns *int `json:"keep_runs,omitempty"`
+	KeepDays *int `json:"keep_days,omitempty"`
 }
 
 func settingsOf(t tasktype.Task) taskSettings {
@@ -44,6 +47,7 @@ func settingsOf(t tasktype.Task) taskSettings {
 		Status: int(t.Status), StatusNote: t.StatusNote, Overlap: string(t.Overlap), Owners: t.Owners,
 		AlertChannels: t.AlertChannels, SlackChannel: t.SlackChannel, WebhookURL: t.WebhookURL, Description: t.Description,
 		RunAs: t.RunAs, MemoryLimitMB: t.MemoryLimitMB, CPULimit: t.CPULimit, PidsLimit: t.PidsLimit,
+		KeepRuns: t.KeepRuns, KeepDays: t.KeepDays,
 	}
 }
 

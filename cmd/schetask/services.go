@@ -15,11 +15,13 @@ import (
 	"github.com/schetask/schetask/config"
 	"github.com/schetask/schetask/control"
 	"github.com/schetask/schetask/internal/serviceconfig"
+	"github.com/schetask/schetask/janitor"
 	"github.com/schetask/schetask/leader"
 	"github.com/schetask/schetask/metrics"
 	"github.com/schetask/schetask/monitor"
 	"github.com/schetask/schetask/store"
 	tasksync "github.com/schetask/schetask/sync"
+	"github.com/schetask/schetask/tasktype"
 	"github.com/schetask/schetask/temporalclient"
 	"github.com/schetask/schetask/webui"
 	"github.com/schetask/schetask/worker"
@@ -131,6 +133,14 @@ func startServices(ctx context.Context, cfg config.Config, logger *slog.Logger, 
 				w.OfferCLI(exe)
 			}
 			g.Go(func() error { return w.Run(ctx) })
+			// The janitor runs beside the workers, which own the task
+			// folder's logs and history; one at a time across them.
+			jan, err := janitor.New(serviceconfig.Janitor(cfg), st, logger)
+			if err != nil {
+				return err
+			}
+			je := &leader.Elector{Pool: st.Pool(), Name: "janitor", Logger: logger}
+			g.Go(func() error { return je.Run(ctx, jan.Run) })
 		case "web":
 			if _, err := webui.EnsureAdmin(ctx, st, cfg.AdminPassword.Reveal(), os.Stderr); err != nil {
 				return err
@@ -138,7 +148,8 @@ func startServices(ctx context.Context, cfg config.Config, logger *slog.Logger, 
 			srv, err := webui.New(st, logger, webui.Options{TemporalUIURL: cfg.TemporalUIURL,
 				Namespace: cfg.TemporalNamespace, TasksDir: cfg.TasksDir, SecureCookies: strings.HasPrefix(cfg.ConsoleURL, "https://"),
 				SessionIdle: cfg.SessionIdle, SessionMaxAge: cfg.SessionMaxAge, OIDC: cfg.OIDC,
-				Control: &control.Control{Store: st, Client: c, ScheduleIDPrefix: cfg.ScheduleIDPrefix}})
+				Control:   &control.Control{Store: st, Client: c, ScheduleIDPrefix: cfg.ScheduleIDPrefix},
+				Retention: tasktype.Retention{KeepRuns: cfg.KeepRuns, KeepDays: cfg.KeepDays}})
 			if err != nil {
 				return err
 			}

@@ -1,6 +1,6 @@
 // Package serviceconfig gives each service the part of the process
 // configuration it reads. config.Load reads and validates the whole once;
-// sync, monitor, alert, worker and notify each take a Config of their own
+// sync, monitor, janitor, alert, worker and notify each take a Config of their own
 // holding only their settings, so none of them imports config for its
 // values, and a test or a benchmark can make one without the rest.
 //
@@ -12,6 +12,7 @@ package serviceconfig
 import (
 	"github.com/schetask/schetask/alert"
 	"github.com/schetask/schetask/config"
+	"github.com/schetask/schetask/janitor"
 	"github.com/schetask/schetask/monitor"
 	"github.com/schetask/schetask/notify"
 	tasksync "github.com/schetask/schetask/sync"
@@ -34,7 +35,18 @@ func Sync(c config.Config) tasksync.Config {
 
 // Monitor is the configuration of the missed-run monitor (monitor.New).
 func Monitor(c config.Config) monitor.Config {
-	return monitor.Config{Interval: c.MonitorInterval, Grace: c.MissedGrace}
+	return monitor.Config{Interval: c.MonitorInterval, Grace: c.MissedGrace, CatchupWindow: c.CatchupWindow}
+}
+
+// Janitor is the configuration of the retention janitor (janitor.New).
+func Janitor(c config.Config) janitor.Config {
+	return janitor.Config{
+		TasksDir:      c.TasksDir,
+		Interval:      c.JanitorInterval,
+		KeepRuns:      c.KeepRuns,
+		KeepDays:      c.KeepDays,
+		KeepAuditDays: c.KeepAuditDays,
+	}
 }
 
 // Alert is the configuration of an alert raiser (alert.NewRaiser), with

@@ -62,6 +62,10 @@ type TaskOpts struct {
 	MemoryLimitMB *int
 	CPULimit      *float64
 	PidsLimit     *int
+	// KeepRuns and KeepDays are the task's retention; nil means the
+	// global default (NULL), a pointer to 0 no limit of that kind.
+	KeepRuns *int
+	KeepDays *int
 }
 
 // Task inserts one t_task_list row, as a person editing the table would,
@@ -135,6 +139,12 @@ func InsertTask(ctx context.Context, db Querier, opts *TaskOpts) (string, error)
 	}
 	if opts.PidsLimit != nil {
 		set("pids_limit", *opts.PidsLimit)
+	}
+	if opts.KeepRuns != nil {
+		set("keep_runs", *opts.KeepRuns)
+	}
+	if opts.KeepDays != nil {
+		set("keep_days", *opts.KeepDays)
 	}
 	params := make([]string, len(args))
 	for i := range params {

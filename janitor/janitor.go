@@ -1,0 +1,170 @@
+package janitor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/schetask/schetask/metrics"
+	"github.com/schetask/schetask/store"
+	"github.com/schetask/schetask/tasktype"
+)
+
+// Janitor deletes what retention lets go.
+type Janitor struct {
+	// Config is what New was given, with its defaults.
+	Config
+	Store  *store.Store
+	Logger *slog.Logger
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+}
+
+// New returns a janitor with cfg's defaults filled in, or the errors of cfg.
+func New(cfg Config, st *store.Store, logger *slog.Logger) (*Janitor, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return &Janitor{Config: cfg, Store: st, Logger: logger.With(slog.String("component", "janitor"))}, nil
+}
+
+// Stats is what one pass freed.
+type Stats struct {
+	// Runs, Alerts, Sessions and Audit are the rows deleted.
+	Runs, Alerts, Sessions, Audit int64
+	// Logs and Histories are the log files and history folders removed,
+	// Folders the emptied day and month folders, FreedBytes the bytes of
+	// the files removed.
+	Logs, Histories, Folders int
+	FreedBytes               int64
+}
+
+// Run makes a pass every Interval until ctx ends.
+func (j *Janitor) Run(ctx context.Context) error {
+	t := time.NewTicker(j.Interval)
+	defer t.Stop()
+	for {
+		if _, err := j.Pass(ctx); err != nil && ctx.Err() == nil {
+			j.Logger.Error("janitor pass", slog.Any("error", err))
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// Pass deletes, batch by batch, every run retention lets go with its
+// files and alerts, then expired sessions and old audit rows; it logs and
+// counts what it freed. An error with one task does not stop the others.
+func (j *Janitor) Pass(ctx context.Context) (Stats, error) {
+	start := time.Now()
+	var st Stats
+	var errs []error
+	tasks, err := j.Store.RetentionTasks(ctx)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	defaults := tasktype.Retention{KeepRuns: j.KeepRuns, KeepDays: j.KeepDays}
+	for _, t := range tasks {
+		if ctx.Err() != nil {
+			break
+		}
+		r := tasktype.Task{KeepRuns: t.KeepRuns, KeepDays: t.KeepDays}.RetentionFor(defaults)
+		if err := j.expireTask(ctx, t.Name, r, &st); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := j.expireConsole(ctx, &st); err != nil {
+		errs = append(errs, err)
+	}
+	elapsed := time.Since(start)
+	metrics.JanitorPassDuration.Observe(elapsed.Seconds())
+	metrics.JanitorDeleted.WithLabelValues("runs").Add(float64(st.Runs))
+	metrics.JanitorDeleted.WithLabelValues("alerts").Add(float64(st.Alerts))
+	metrics.JanitorDeleted.WithLabelValues("sessions").Add(float64(st.Sessions))
+	metrics.JanitorDeleted.WithLabelValues("audit").Add(float64(st.Audit))
+	metrics.JanitorFreedBytes.Add(float64(st.FreedBytes))
+	j.Logger.Info("janitor pass", slog.Int("tasks", len(tasks)), slog.Int64("runs", st.Runs),
+		slog.Int64("alerts", st.Alerts), slog.Int("logs", st.Logs), slog.Int("histories", st.Histories),
+		slog.Int("folders", st.Folders), slog.Int64("freed_bytes", st.FreedBytes),
+		slog.Int64("sessions", st.Sessions), slog.Int64("audit", st.Audit), slog.Duration("took", elapsed))
+	return st, errors.Join(errs...)
+}
+
+// expireTask deletes the task's expired runs a batch at a time, each
+// batch's files right after its rows, then the folders it emptied.
+func (j *Janitor) expireTask(ctx context.Context, name string, r tasktype.Retention, st *Stats) error {
+	if r.KeepRuns == 0 && r.KeepDays == 0 {
+		return nil
+	}
+	p := store.ExpireRunsParams{TaskName: name, KeepRuns: r.KeepRuns, Limit: j.BatchSize}
+	if r.KeepDays > 0 {
+		p.Before = j.now().Add(-time.Duration(r.KeepDays) * j.Day)
+	}
+	files := runFiles{layout: tasktype.Layout{Root: j.TasksDir}, logger: j.Logger, now: j.now()}
+	var errs []error
+	for ctx.Err() == nil {
+		runs, alerts, err := j.Store.DeleteExpiredRuns(ctx, p)
+		if err != nil {
+			errs = append(errs, err)
+			break
+		}
+		st.Runs += int64(len(runs))
+		st.Alerts += alerts
+		for _, run := range runs {
+			if err := files.remove(run, st); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if len(runs) < p.Limit {
+			break
+		}
+	}
+	st.Folders += files.removeEmptyFolders()
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("expire runs of %q: %w", name, err)
+	}
+	return nil
+}
+
+// expireConsole deletes expired sessions and, when audit rows have a
+// retention, the audit rows older than it.
+func (j *Janitor) expireConsole(ctx context.Context, st *Stats) error {
+	for ctx.Err() == nil {
+		n, err := j.Store.DeleteExpiredSessionBatch(ctx, j.BatchSize)
+		if err != nil {
+			return err
+		}
+		st.Sessions += n
+		if n < int64(j.BatchSize) {
+			break
+		}
+	}
+	if j.KeepAuditDays == 0 {
+		return nil
+	}
+	before := j.now().Add(-time.Duration(j.KeepAuditDays) * j.Day)
+	for ctx.Err() == nil {
+		n, err := j.Store.DeleteAuditBefore(ctx, before, j.BatchSize)
+		if err != nil {
+			return err
+		}
+		st.Audit += n
+		if n < int64(j.BatchSize) {
+			break
+		}
+	}
+	return nil
+}
+
+func (j *Janitor) now() time.Time {
+	if j.Now != nil {
+		return j.Now()
+	}
+	return time.Now()
+}
