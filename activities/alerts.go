@@ -2,10 +2,12 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/schetask/schetask/alert"
+	"github.com/schetask/schetask/store"
 	"github.com/schetask/schetask/tasktype"
 )
 
@@ -44,6 +46,34 @@ func (a *Activities) raiseOutcome(ctx context.Context, run tasktype.Run) error {
 	}
 	if err := a.Alerts.RunEnded(ctx, run); err != nil {
 		return fmt.Errorf("raise alert of run %d: %w", run.ID, err)
+	}
+	return a.raiseUnusual(ctx, run)
+}
+
+// raiseUnusual raises what a succeeded run deserves for being unlike the
+// task's usual runs (alert.EndedEvents): far faster, or doing nothing.
+func (a *Activities) raiseUnusual(ctx context.Context, run tasktype.Run) error {
+	if run.Status != tasktype.RunSucceeded || a.Store == nil {
+		return nil
+	}
+	t, err := a.Store.GetTask(ctx, run.TaskName)
+	if errors.Is(err, store.ErrTaskNotFound) {
+		return nil // deleted while it ran: nothing to compare with
+	}
+	if err != nil {
+		return fmt.Errorf("compare run %d with the usual: %w", run.ID, err)
+	}
+	if !t.LearnNormal {
+		return nil
+	}
+	n, err := a.Store.RunNormal(ctx, run.TaskName, run.ID)
+	if err != nil {
+		return fmt.Errorf("compare run %d with the usual: %w", run.ID, err)
+	}
+	for _, ev := range alert.EndedEvents(t, run, n) {
+		if err := a.raise(ctx, ev); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -1,8 +1,8 @@
 // Package alert holds what an alert is, when one is sent and when it is
 // held back: the five kinds of the seed system (timeout, non-zero exit,
-// missed run, deleted task, the task's own notify) plus recovery, the
-// repeat limit per task, and raising an alert so that Temporal delivers
-// it. The channels that carry it are in package notify.
+// missed run, deleted task, the task's own notify) plus recovery and runs
+// unlike the task's usual ones, the repeat limit per task, and raising an alert so
+// that Temporal delivers it. The channels that carry it are in package notify.
 package alert
 
 import (
@@ -30,14 +30,27 @@ const (
 	KindCustom Kind = "custom"
 	// KindRecovered: a task that was failing succeeded again.
 	KindRecovered Kind = "recovered"
+	// KindSlow: a run is still going far past what the task's newest
+	// succeeded runs took (see SlowAfter).
+	KindSlow Kind = "slow"
+	// KindFast: a run succeeded in under a tenth of the task's usual time.
+	KindFast Kind = "fast"
+	// KindDidNothing: a run succeeded but published nothing, or logged far
+	// less, when the task's usual runs did.
+	KindDidNothing Kind = "did_nothing"
 )
+
+// Kinds are every kind, in the order above; t_task_alert's kind_known
+// check accepts exactly these (TestDatabaseAcceptsExactlyTheAlertKinds).
+var Kinds = []Kind{KindTimeout, KindFailed, KindLost, KindMissed, KindDeleted, KindCustom, KindRecovered,
+	KindSlow, KindFast, KindDidNothing}
 
 // Severity says how bad an alert is, for colours and subjects.
 func (k Kind) Severity() string {
 	switch k {
 	case KindRecovered:
 		return "ok"
-	case KindCustom, KindMissed, KindDeleted:
+	case KindCustom, KindMissed, KindDeleted, KindSlow, KindFast, KindDidNothing:
 		return "warning"
 	}
 	return "error"

@@ -15,6 +15,9 @@ const (
 	TopicCustom Topic = "custom"
 	// TopicDeleted covers deletions, which are never held back.
 	TopicDeleted Topic = "deleted"
+	// TopicNormal covers runs unlike the task's usual ones (slow, fast,
+	// did nothing).
+	TopicNormal Topic = "normal"
 )
 
 // Topic is the repeat limit k counts against.
@@ -26,6 +29,8 @@ func (k Kind) Topic() Topic {
 		return TopicCustom
 	case KindDeleted:
 		return TopicDeleted
+	case KindSlow, KindFast, KindDidNothing:
+		return TopicNormal
 	}
 	return TopicFailure
 }

@@ -1,5 +1,6 @@
 // Package monitor checks from Postgres alone that every enabled task ran
-// when its rule said it should, and keeps alert deliveries going. It does
+// when its rule said it should and that no running run goes far past what
+// its task usually takes, and keeps alert deliveries going. It does
 // not trust the scheduler it checks: the fire times come from the rule
 // through robfig/cron, the runs from t_task_exec_list, so a missed run is
 // found whether the worker, Temporal or the schedule let it slip.
@@ -36,6 +37,9 @@ type Monitor struct {
 	Logger *slog.Logger
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// slowSeen holds the running runs already announced slow, so the
+	// next check does not raise them again.
+	slowSeen map[int64]bool
 }
 
 // maxFiresPerCheck bounds the fire times one check computes for a task.
@@ -50,6 +54,9 @@ func (m *Monitor) Run(ctx context.Context) error {
 	for {
 		if _, err := m.CheckMissed(ctx); err != nil && ctx.Err() == nil {
 			m.logger().Error("missed-run check", slog.Any("error", err))
+		}
+		if _, err := m.CheckSlow(ctx); err != nil && ctx.Err() == nil {
+			m.logger().Error("slow-run check", slog.Any("error", err))
 		}
 		if n, err := m.Alerts.DispatchPending(ctx); err != nil && ctx.Err() == nil {
 			m.logger().Warn("alert deliveries still waiting for Temporal", slog.Any("error", err))

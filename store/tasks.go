@@ -17,17 +17,23 @@ const taskColumns = `task_name, rule, time_zone, timeout, timeout_action, task_s
 	overlap_policy, owners, description, last_start_time, last_end_time,
 	last_warning_time, coalesce(task_version, ''), created_at, updated_at,
 	alert_channels, slack_channel, webhook_url, status_note,
-	run_as, memory_limit_mb, cpu_limit, pids_limit, keep_runs, keep_days`
+	run_as, memory_limit_mb, cpu_limit, pids_limit, keep_runs, keep_days,
+	learn_normal, slow_margin_seconds`
 
 func scanTask(row pgx.Row) (tasktype.Task, error) {
 	var t tasktype.Task
 	var timeout int32
+	var slowMargin *int32
 	err := row.Scan(&t.Name, &t.Rule, &t.TimeZone, &timeout, &t.TimeoutAction, &t.Status,
 		&t.Overlap, &t.Owners, &t.Description, &t.LastStartTime, &t.LastEndTime,
 		&t.LastWarningTime, &t.Version, &t.CreatedAt, &t.UpdatedAt,
 		&t.AlertChannels, &t.SlackChannel, &t.WebhookURL, &t.StatusNote,
-		&t.RunAs, &t.MemoryLimitMB, &t.CPULimit, &t.PidsLimit, &t.KeepRuns, &t.KeepDays)
+		&t.RunAs, &t.MemoryLimitMB, &t.CPULimit, &t.PidsLimit, &t.KeepRuns, &t.KeepDays,
+		&t.LearnNormal, &slowMargin)
 	t.Timeout = time.Duration(timeout) * time.Second
+	if slowMargin != nil {
+		t.SlowMargin = new(time.Duration(*slowMargin) * time.Second)
+	}
 	return t, err
 }
 

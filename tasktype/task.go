@@ -77,6 +77,12 @@ type Task struct {
 	// means the global default, 0 no limit of that kind.
 	KeepRuns *int
 	KeepDays *int
+	// LearnNormal says whether a run far slower than the task's newest
+	// succeeded runs is announced while it goes (alert kind slow).
+	LearnNormal bool
+	// SlowMargin replaces the 60 s floor of the slow threshold
+	// max(3 × p95, p95 + margin); nil means 60 s.
+	SlowMargin *time.Duration
 
 	LastStartTime   *time.Time
 	LastEndTime     *time.Time

@@ -66,6 +66,10 @@ type TaskOpts struct {
 	// global default (NULL), a pointer to 0 no limit of that kind.
 	KeepRuns *int
 	KeepDays *int
+	// LearnNormal is learn_normal; nil means the default (true).
+	LearnNormal *bool
+	// SlowMarginSeconds is slow_margin_seconds; nil means NULL (60 s).
+	SlowMarginSeconds *int
 }
 
 // Task inserts one t_task_list row, as a person editing the table would,
@@ -145,6 +149,12 @@ func InsertTask(ctx context.Context, db Querier, opts *TaskOpts) (string, error)
 	}
 	if opts.KeepDays != nil {
 		set("keep_days", *opts.KeepDays)
+	}
+	if opts.LearnNormal != nil {
+		set("learn_normal", *opts.LearnNormal)
+	}
+	if opts.SlowMarginSeconds != nil {
+		set("slow_margin_seconds", *opts.SlowMarginSeconds)
 	}
 	params := make([]string, len(args))
 	for i := range params {

@@ -48,6 +48,7 @@ func TestTaskWritesWhatATestStates(t *testing.T) {
 		AlertChannels: []string{"webhook"}, SlackChannel: "#gold", WebhookURL: "https://example.com/hook",
 		StatusNote: "paused for the audit", RunAs: "batch_user",
 		MemoryLimitMB: new(0), CPULimit: new(0.5), PidsLimit: new(64),
+		LearnNormal: new(false), SlowMarginSeconds: new(90),
 	})
 	if name != "gold" {
 		t.Errorf("returned %q, want gold", name)
@@ -64,7 +65,8 @@ func TestTaskWritesWhatATestStates(t *testing.T) {
 		AlertChannels: []string{"webhook"}, SlackChannel: "#gold", WebhookURL: "https://example.com/hook",
 		StatusNote: "paused for the audit", RunAs: "batch_user",
 		MemoryLimitMB: new(0), CPULimit: new(0.5), PidsLimit: new(64),
-		CreatedAt: got.CreatedAt, UpdatedAt: got.UpdatedAt,
+		SlowMargin: new(90 * time.Second),
+		CreatedAt:  got.CreatedAt, UpdatedAt: got.UpdatedAt,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("row:\n got %+v\nwant %+v", got, want)
