@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -155,19 +156,36 @@ func clone3Works(dir string) bool {
 
 // startInV1 starts cmd from an OS thread that first joins the run's v1
 // cgroups (v1 places threads, and a child is born in its parent thread's
-// cgroups), and is back in the worker's own before it returns: a kill
-// that reads the run's v1 cgroup.procs must never find the worker there.
+// cgroups), then goes back to the worker's own. If it cannot go back, the
+// goroutine ends locked to it and the runtime retires the thread.
 func startInV1(cmd *exec.Cmd, dirs []string) error {
-	l := &launcher{dirs: map[string]string{}, backFirst: true, start: make(chan *exec.Cmd), done: make(chan error, 1)}
-	for i, d := range dirs {
-		l.dirs[strconv.Itoa(i)] = d
-	}
-	ready := make(chan error, 1)
-	go l.run(ready)
-	if err := <-ready; err != nil {
-		return fmt.Errorf("join the run's cgroup: %w", err)
-	}
-	return l.launch(cmd)
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		tid := strconv.Itoa(syscall.Gettid())
+		var joined []string
+		back := func() {
+			for _, d := range joined {
+				// The worker's own cgroup holds the runs' folder.
+				if err := writeFile(filepath.Join(filepath.Dir(filepath.Dir(d)), "tasks"), tid); err != nil {
+					return
+				}
+			}
+			runtime.UnlockOSThread()
+		}
+		for _, d := range dirs {
+			if err := writeFile(filepath.Join(d, "tasks"), tid); err != nil {
+				back()
+				errc <- fmt.Errorf("join the run's cgroup: %w", err)
+				return
+			}
+			joined = append(joined, d)
+		}
+		err := cmd.Start()
+		back()
+		errc <- err
+	}()
+	return <-errc
 }
 
 // isV2 reports whether dir is a cgroup v2 folder (it has cgroup.kill or

@@ -53,11 +53,9 @@ type Options struct {
 	// Logger reports what the host offers, once.
 	Logger *slog.Logger
 
-	// mountinfo, cgroupFile and canSwitch replace what /proc says, in
-	// tests; noSpares turns the spare launchers off.
+	// mountinfo, cgroupFile and canSwitch replace what /proc says, in tests.
 	mountinfo, cgroupFile string
 	canSwitch             func() bool
-	noSpares              bool
 }
 
 // Sandbox makes runs' boundaries on this host.
@@ -133,7 +131,7 @@ func New(opts Options) (*Sandbox, error) {
 		logger.Warn("task isolation: no writable cgroup; runs are process groups, without limits", slog.Any("error", err))
 		s.mode = ModePgroup
 	}
-	if s.mode == ModeHybrid && !opts.noSpares {
+	if s.mode == ModeHybrid {
 		s.startSpares()
 	}
 	logger.Info("task isolation", slog.String("isolation", s.Describe()))

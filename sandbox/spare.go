@@ -38,9 +38,6 @@ const spareDirPrefix = "run-spare-"
 // to start one process there.
 type launcher struct {
 	dirs map[string]string // controller → cgroup folder
-	// backFirst moves the thread back before Start is answered (the
-	// cgroup1 way: there a kill reads the v1 cgroup.procs).
-	backFirst bool
 	// start receives the command to start, or nil to give up; done
 	// answers Start's error.
 	start chan *exec.Cmd
@@ -105,7 +102,7 @@ func (s *Sandbox) addSpare() {
 // run is the launcher's thread: it joins the cgroups, says so on ready,
 // starts the one command it is given, answers, and only then goes back
 // to the worker's own cgroups (that move may wait for a grace period,
-// after the run has started), or before answering with backFirst. A thread that cannot go back stays locked
+// after the run has started). A thread that cannot go back stays locked
 // and ends with its goroutine, so no other goroutine ever runs in a
 // run's cgroups.
 func (l *launcher) run(ready chan<- error) {
@@ -136,13 +133,7 @@ func (l *launcher) run(ready chan<- error) {
 		l.done <- nil
 		return
 	}
-	err := cmd.Start()
-	if l.backFirst {
-		back()
-		l.done <- err
-		return
-	}
-	l.done <- err
+	l.done <- cmd.Start()
 	back()
 }
 

@@ -100,38 +100,3 @@ func TestARunStartsFromASpareLauncherInItsCgroups(t *testing.T) {
 		}
 	}
 }
-
-// A run that finds no spare launcher starts the old way: a thread joins
-// its v1 cgroups, starts it, and is back in the worker's cgroups before
-// Start returns. Removing the join from startInV1 fails this test.
-func TestARunWithoutASpareStartsFromAThreadThatJoinsAndLeaves(t *testing.T) {
-	t.Parallel()
-	if !canSwitchUsers() {
-		t.Skip("needs root: the worker's isolation switches users and writes cgroups")
-	}
-	sb, err := New(Options{User: "schetask-task", Cgroup: CgroupAuto, noSpares: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if sb.Mode() != ModeHybrid {
-		t.Skipf("this host is %s", sb.Mode())
-	}
-	run, err := sb.Prepare(1, "", limits(64, 0, 32))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer run.Close()
-	cmd := exec.Command("sleep", "600")
-	if err := run.Start(cmd); err != nil {
-		t.Fatal(err)
-	}
-	pid := strconv.Itoa(cmd.Process.Pid)
-	for _, d := range run.v1Dirs() {
-		// Already alone: the thread went back before Start returned.
-		if b, _ := os.ReadFile(filepath.Join(d, "tasks")); strings.TrimSpace(string(b)) != pid {
-			t.Errorf("%s holds %q, want only the run's process %s", d, b, pid)
-		}
-	}
-	run.End(nil)
-	_ = cmd.Wait()
-}
