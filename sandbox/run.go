@@ -26,9 +26,6 @@ type Run struct {
 	v2        string            // the run's v2 cgroup folder ("" none)
 	v1        map[string]string // controller → the run's v1 cgroup folder
 	isolation string
-	// launcher, when set, starts the process from a thread already in
-	// the run's v1 cgroups (spare.go).
-	launcher *launcher
 	// pid is the main process's, once started (the helper socket's
 	// goroutines read it while Start may still be finishing).
 	pid atomic.Int64
@@ -100,14 +97,9 @@ func (r *Run) Start(cmd *exec.Cmd) error {
 		attr.UseCgroupFD, attr.CgroupFD = true, fd
 	}
 	var err error
-	switch {
-	case r.launcher != nil:
-		l := r.launcher
-		r.launcher = nil
-		err = l.launch(cmd)
-	case len(r.v1) > 0:
+	if len(r.v1) > 0 {
 		err = startInV1(cmd, r.v1Dirs())
-	default:
+	} else {
 		err = cmd.Start()
 	}
 	if err != nil {
@@ -292,11 +284,6 @@ func (r *Run) End(ps *os.ProcessState) Result {
 // Close kills what is left of the run and removes its cgroups. It is
 // safe to call more than once.
 func (r *Run) Close() error {
-	if l := r.launcher; l != nil {
-		// Never started: its thread leaves the cgroups before any kill.
-		r.launcher = nil
-		l.release()
-	}
 	_ = r.Kill()
 	var errs []error
 	for _, d := range r.Cgroups() {

@@ -77,8 +77,6 @@ type Sandbox struct {
 	// noClone3 says children cannot be born into a cgroup here; they join
 	// it right after they start.
 	noClone3 bool
-	// spares are launchers already inside fresh v1 cgroups (hybrid mode).
-	spares chan *launcher
 }
 
 // New resolves the task users and finds the cgroup layout this host lets
@@ -130,9 +128,6 @@ func New(opts Options) (*Sandbox, error) {
 	if err := s.findCgroups(opts.mountinfo, opts.cgroupFile); err != nil {
 		logger.Warn("task isolation: no writable cgroup; runs are process groups, without limits", slog.Any("error", err))
 		s.mode = ModePgroup
-	}
-	if s.mode == ModeHybrid {
-		s.startSpares()
 	}
 	logger.Info("task isolation", slog.String("isolation", s.Describe()))
 	return s, nil
@@ -304,11 +299,6 @@ func (s *Sandbox) Prepare(runID int64, runAs string, lim tasktype.Limits) (*Run,
 			if err := os.Mkdir(r.v2, 0o755); err != nil {
 				return nil, fmt.Errorf("make the run's cgroup: %w", err)
 			}
-		}
-		if l := s.takeSpare(); l != nil {
-			r.v1, r.launcher = l.dirs, l
-			unenforced = r.limitV1()
-			break
 		}
 		r.v1 = map[string]string{}
 		for c, parent := range s.v1 {
