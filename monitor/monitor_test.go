@@ -3,6 +3,7 @@ package monitor
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -76,33 +77,13 @@ func TestCheckMissedComparesTheRuleWithTheRuns(t *testing.T) {
 					VALUES ('t', $1, $1, $1, $2)`, fmt.Sprint(i), t0.Add(d))
 			}
 			// No channel is configured: the alerts are recorded, not sent.
-			raiser, err := alert.NewRaiser(alert.Config{TaskQueue: env.Config.TaskQueue,
-				WorkflowIDPrefix: env.Config.ScheduleIDPrefix, Channels: []string{}}, env.Store, env.Temporal, env.Logger)
-			if err != nil {
-				t.Fatal(err)
-			}
 			var now time.Time
-			m, err := New(Config{Grace: 2 * time.Second, CatchupWindow: tt.catchup, Lookback: 7 * 24 * time.Hour}, env.Store, raiser, env.Logger)
-			if err != nil {
-				t.Fatal(err)
-			}
-			m.Now = func() time.Time { return now }
-			for _, at := range tt.checksAt {
-				now = t0.Add(at)
-				if _, err := m.CheckMissed(ctx); err != nil {
-					t.Fatal(err)
-				}
-			}
-			rows, err := env.Store.ListAlerts(ctx, "t", 100)
-			if err != nil {
-				t.Fatal(err)
-			}
+			m := clockedMonitor(t, env, Config{Grace: 2 * time.Second, CatchupWindow: tt.catchup, Lookback: 7 * 24 * time.Hour},
+				[]string{}, false, &now)
+			checkAt(t, &now, t0, tt.checksAt, m.CheckMissed)
 			var got []string
-			for i := len(rows) - 1; i >= 0; i-- {
-				if rows[i].Kind != string(alert.KindMissed) {
-					t.Errorf("alert kind %s", rows[i].Kind)
-				}
-				got = append(got, strings.TrimPrefix(rows[i].Title, "still missing runs: "))
+			for _, row := range alertsOfKind(t, env, alert.KindMissed) {
+				got = append(got, strings.TrimPrefix(row.Title, "still missing runs: "))
 			}
 			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
 				t.Errorf("missed alerts:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
@@ -116,4 +97,53 @@ func exec(t *testing.T, st *store.Store, q string, args ...any) {
 	if _, err := st.Pool().Exec(context.Background(), q, args...); err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
+}
+
+// clockedMonitor is a Monitor over env with cfg, on the fake clock *now,
+// raising through a raiser with channels; raiserClock puts the raiser
+// (and so its repeat limit) on that clock too.
+func clockedMonitor(t *testing.T, env *testenv.Env, cfg Config, channels []string, raiserClock bool, now *time.Time) *Monitor {
+	t.Helper()
+	raiser, err := alert.NewRaiser(alert.Config{TaskQueue: env.Config.TaskQueue,
+		WorkflowIDPrefix: env.Config.ScheduleIDPrefix, Channels: channels}, env.Store, env.Temporal, env.Logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if raiserClock {
+		raiser.Now = func() time.Time { return *now }
+	}
+	m, err := New(cfg, env.Store, raiser, env.Logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Now = func() time.Time { return *now }
+	return m
+}
+
+// checkAt runs check with the clock at t0 plus each of at, in order.
+func checkAt(t *testing.T, now *time.Time, t0 time.Time, at []time.Duration, check func(context.Context) (int, error)) {
+	t.Helper()
+	for _, d := range at {
+		*now = t0.Add(d)
+		if _, err := check(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// alertsOfKind returns task t's alert rows, oldest first, and fails the
+// test for a row of another kind.
+func alertsOfKind(t *testing.T, env *testenv.Env, kind alert.Kind) []store.AlertRow {
+	t.Helper()
+	rows, err := env.Store.ListAlerts(context.Background(), "t", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Reverse(rows)
+	for _, r := range rows {
+		if r.Kind != string(kind) {
+			t.Errorf("alert kind %s, want %s", r.Kind, kind)
+		}
+	}
+	return rows
 }

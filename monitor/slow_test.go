@@ -69,36 +69,14 @@ func TestCheckSlowComparesRunningRunsWithTheirTasksUsualRuns(t *testing.T) {
 					VALUES ('t', $1, $1, $1, $2, $2, $2, 'running')`, fmt.Sprint("run", i), t0)
 			}
 			// A channel is configured and none runs: sent alerts wait in Temporal.
-			raiser, err := alert.NewRaiser(alert.Config{TaskQueue: env.Config.TaskQueue,
-				WorkflowIDPrefix: env.Config.ScheduleIDPrefix, Channels: []string{"webhook"}}, env.Store, env.Temporal, env.Logger)
-			if err != nil {
-				t.Fatal(err)
-			}
 			var now time.Time
-			raiser.Now = func() time.Time { return now }
-			m, err := New(Config{}, env.Store, raiser, env.Logger)
-			if err != nil {
-				t.Fatal(err)
-			}
-			m.Now = func() time.Time { return now }
-			for _, at := range tt.checksAt {
-				now = t0.Add(at)
-				if _, err := m.CheckSlow(ctx); err != nil {
-					t.Fatal(err)
-				}
-			}
-			rows, err := env.Store.ListAlerts(ctx, "t", 100)
-			if err != nil {
-				t.Fatal(err)
-			}
+			m := clockedMonitor(t, env, Config{}, []string{"webhook"}, true, &now)
+			checkAt(t, &now, t0, tt.checksAt, m.CheckSlow)
 			var got []sent
-			for i := len(rows) - 1; i >= 0; i-- {
-				if rows[i].Kind != string(alert.KindSlow) {
-					t.Errorf("alert kind %s", rows[i].Kind)
-				}
-				_, title, _ := strings.Cut(rows[i].Title, " ")
+			for _, row := range alertsOfKind(t, env, alert.KindSlow) {
+				_, title, _ := strings.Cut(row.Title, " ")
 				_, title, _ = strings.Cut(title, " ") // "run #N "
-				got = append(got, sent{title, rows[i].Sent})
+				got = append(got, sent{title, row.Sent})
 			}
 			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
 				t.Errorf("slow alerts:\n%v\nwant:\n%v", got, tt.want)
