@@ -29,7 +29,7 @@ test-faults: test-deps
 ## bench: every figure with its n (bench-results/bench.json): what schetask
 ## adds to a run beside bare node and raw Temporal, bursts, sync, the console
 bench: deps
-	$(GO) test -run '^$$' -bench . -benchtime 2s ./publish/ ./taskhelper/ ./webui/ ./sandbox/
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./publish/ ./taskhelper/ ./webui/
 	$(GO) run ./cmd/schetask-bench
 
 ## bench-smoke: two minutes of the bench that fail on a figure past its bound (CI)

@@ -150,11 +150,18 @@ func clone3Works(dir string) bool {
 // cgroups (v1 places threads, and a child is born in its parent thread's
 // cgroups), then goes back to the worker's own. If it cannot go back, the
 // goroutine ends locked to it and the runtime retires the thread.
+//
+// The thread moves itself by writing "0" (the calling thread) to each
+// `tasks` file, never its tid: for a thread moving itself the kernel skips
+// the host-wide cgroup_threadgroup_rwsem (cgroup_procs_write_start:
+// "threadgroup_locked = pid || threadgroup"), whose write side waits for
+// an RCU grace period (10–18 ms seen on a busy host) unless cgroup2 is
+// mounted favordynmods.
 func startInV1(cmd *exec.Cmd, dirs []string) error {
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
-		tid := strconv.Itoa(syscall.Gettid())
+		const tid = selfThread
 		var joined []string
 		back := func() {
 			for _, d := range joined {
@@ -179,6 +186,9 @@ func startInV1(cmd *exec.Cmd, dirs []string) error {
 	}()
 	return <-errc
 }
+
+// selfThread, written to a v1 `tasks` file, moves the writing thread.
+const selfThread = "0"
 
 // isV2 reports whether dir is a cgroup v2 folder (it has cgroup.kill or
 // cgroup.type, which v1 folders never have).

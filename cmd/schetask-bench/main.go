@@ -72,6 +72,7 @@ func main() {
 	flag.IntVar(&o.runListClients, "runlist-clients", 50, "logged-in clients the run list requests are spread over")
 	flag.DurationVar(&o.runListDuration, "runlist-duration", 20*time.Second, "how long each run list page is measured")
 	flag.IntVar(&o.storesBurst, "stores-burst", 100, "raw schedules due at one second on each other Temporal store (0 skips)")
+	flag.IntVar(&o.isolationRuns, "isolation-runs", 200, "how many /bin/true runs, bare and isolated, measure isolation's cost (0 skips)")
 	flag.StringVar(&o.temporalDB, "temporal-db", "file", "the dev server's store: file (as make run: SQLite, write-ahead) or memory (as the tests)")
 	smoke := flag.Bool("smoke", false, "a two-minute subset that fails when a figure crosses its bound (CI)")
 	only := flag.String("only", "", "run only these scenarios, separated by ',': "+strings.Join(scenarioNames, ", "))
@@ -139,13 +140,14 @@ type options struct {
 	runListClients     int
 	runListDuration    time.Duration
 	storesBurst        int
+	isolationRuns      int
 	temporalDB         string
 	// settle is the pause between scenarios, for the server to drain.
 	settle time.Duration
 }
 
 // scenarioNames are the scenarios -only picks from.
-var scenarioNames = []string{"sync", "rules", "lateness", "burst", "capacity", "throughput", "alerts", "runlist", "stores"}
+var scenarioNames = []string{"sync", "rules", "lateness", "burst", "capacity", "throughput", "alerts", "runlist", "stores", "isolation"}
 
 // skipUnless turns off every scenario not in keep.
 func (o *options) skipUnless(keep map[string]bool) {
@@ -176,6 +178,9 @@ func (o *options) skipUnless(keep map[string]bool) {
 	if !keep["stores"] {
 		o.storesBurst = 0
 	}
+	if !keep["isolation"] {
+		o.isolationRuns = 0
+	}
 }
 
 // Report is everything one benchmark run measured.
@@ -190,6 +195,7 @@ type Report struct {
 	Alerts     *AlertResult     `json:"alerts,omitempty"`
 	RunList    []RunListResult  `json:"run_list,omitempty"`
 	Stores     []StoreResult    `json:"temporal_stores,omitempty"`
+	Isolation  *IsolationResult `json:"isolation,omitempty"`
 	Checks     []Check          `json:"checks,omitempty"`
 }
 
@@ -279,6 +285,16 @@ func run(ctx context.Context, logger *slog.Logger, o options) (Report, error) {
 	go func() { _ = syncer.Run(runCtx) }()
 
 	settle := func() { time.Sleep(o.settle) } // let the server drain the last scenario
+	if o.isolationRuns > 0 {
+		// Beside the idle stack, as a worker runs; runs spaced as a
+		// schedule spaces them.
+		r, err := isolationBench(o.isolationRuns, 100*time.Millisecond, isolationUser())
+		if err != nil {
+			return report, fmt.Errorf("isolation: %w", err)
+		}
+		r.print()
+		report.Isolation = r
+	}
 	if o.syncTasks > 0 {
 		timed, err := tasksync.New(serviceconfig.Sync(cfg), st, c, logger)
 		if err != nil {

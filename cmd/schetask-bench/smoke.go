@@ -35,8 +35,9 @@ func smokeOptions(o options) options {
 		rules: []string{"*/2 * * * * *"}, ruleDuration: 24 * time.Second,
 		syncTasks:   200,
 		runListRuns: 20000, runListRate: 100, runListClients: 50, runListDuration: 5 * time.Second,
-		temporalDB: o.temporalDB,
-		settle:     3 * time.Second,
+		isolationRuns: 40,
+		temporalDB:    o.temporalDB,
+		settle:        3 * time.Second,
 	}
 }
 
@@ -52,6 +53,11 @@ func smokeChecks(r Report) []Check {
 			// What schetask adds before the process, against a raw
 			// schedule on the same rule: ~15 ms here.
 			atMost("schetask fire → process, minus raw Temporal fire → workflow (p50s, ms)", res.AddedStartMs, 250))
+	}
+	if r.Isolation != nil {
+		// Issue #11's bound: what isolation adds to a run, at p50, with
+		// runs spaced as a schedule spaces them.
+		out = append(out, atMost("isolation added to a run's start and end (p50s, ms)", r.Isolation.AddedP50Ms, 10))
 	}
 	if r.Sync != nil {
 		out = append(out, atMost(fmt.Sprintf("Temporal writes re-syncing %d unchanged tasks", r.Sync.Tasks), float64(r.Sync.ResyncUnchangedWrit), 0))

@@ -82,10 +82,10 @@ func msText(v float64) string {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-// cgroupNote says what of the host's cgroups changes a run's start: on a
-// host with v1 controllers the worker moves a thread into the run's v1
-// cgroups for each run, which waits for an RCU grace period (10–18 ms
-// measured here) unless cgroup2 is mounted with favordynmods.
+// cgroupNote says what of the host's cgroups may change a run's start:
+// whether it has v1 controllers (the worker moves a thread into the run's
+// v1 cgroups) and whether cgroup2 is mounted favordynmods (which changes
+// how the kernel locks cgroup moves host-wide).
 func cgroupNote() string {
 	b, err := os.ReadFile("/proc/mounts")
 	if err != nil {
