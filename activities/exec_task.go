@@ -33,6 +33,8 @@ type ExecTaskInput struct {
 	WorkflowID    string
 	ScheduledTime time.Time
 	TimeZone      string
+	// Attempt numbers the run among its fire's attempts (0 means 1).
+	Attempt int
 }
 
 // ExecTaskResult is how the task's process ended.

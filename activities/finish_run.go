@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/schetask/schetask/metrics"
 	"github.com/schetask/schetask/store"
@@ -20,6 +21,10 @@ type FinishRunInput struct {
 	Error    string
 	// Archive says whether to archive publish/ (not when the task never ran).
 	Archive bool
+	// RetryIn, when not zero, says another attempt of the fire follows
+	// after this wait: the run's end raises no outcome alert, the last
+	// attempt's does.
+	RetryIn time.Duration
 }
 
 // FinishRun is the end hook: it moves what the run left in publish/ to
@@ -41,12 +46,40 @@ func (a *Activities) FinishRun(ctx context.Context, in FinishRunInput) (tasktype
 		}
 		p.HistoryPath, p.PublishedFiles = rel, files
 	}
+	if in.RetryIn > 0 {
+		p.Error = joinMessages(p.Error, fmt.Sprintf("retrying in %s", in.RetryIn))
+		p.RetryIn = in.RetryIn
+	}
 	run, err := a.Store.FinishRun(ctx, p)
 	if err != nil {
 		return run, fmt.Errorf("end hook: %w", err)
 	}
 	if run.EndTime != nil {
 		metrics.RunEnded(run.TaskName, string(run.Status), run.EndTime.Sub(run.StartTime))
+	}
+	if in.RetryIn > 0 {
+		return run, nil
+	}
+	if err := a.raiseOutcome(ctx, run); err != nil {
+		return run, fmt.Errorf("end hook: %w", err)
+	}
+	return run, nil
+}
+
+// RetriesStoppedInput names the last attempt of a fire whose retries were
+// stopped by a kill request or the workflow's cancellation.
+type RetriesStoppedInput struct {
+	TaskName string
+	RunID    int64
+}
+
+// RetriesStopped is the end hook of a fire whose next attempt will not
+// come: the last attempt's row says so, and its outcome alert, held back
+// for the retry, is raised now. It is idempotent.
+func (a *Activities) RetriesStopped(ctx context.Context, in RetriesStoppedInput) (tasktype.Run, error) {
+	run, err := a.Store.StopRetries(ctx, in.RunID)
+	if err != nil {
+		return run, fmt.Errorf("end hook: %w", err)
 	}
 	if err := a.raiseOutcome(ctx, run); err != nil {
 		return run, fmt.Errorf("end hook: %w", err)

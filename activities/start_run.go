@@ -17,6 +17,8 @@ type StartRunInput struct {
 	RunID         string
 	ScheduledTime time.Time
 	TimeZone      string
+	// Attempt numbers the run among its fire's attempts (0 means 1).
+	Attempt int
 }
 
 // StartRunResult is what the start hook made: the run's row, its version,
@@ -25,6 +27,8 @@ type StartRunResult struct {
 	RunID   int64
 	Version string
 	LogPath string
+	// Attempt is the run's number among its fire's attempts.
+	Attempt int
 	// Problem, when not empty, says why the task cannot run (no folder, no
 	// entrypoint); the workflow then ends the run as failed without exec.
 	Problem string
@@ -41,7 +45,7 @@ func (a *Activities) StartRun(ctx context.Context, in StartRunInput) (StartRunRe
 	nameErr := tasktype.ValidateName(in.TaskName)
 	run, err := a.Store.StartRun(ctx, store.StartRunParams{
 		TaskName: in.TaskName, WorkflowID: in.WorkflowID, RunID: in.RunID,
-		ScheduledTime: in.ScheduledTime, Location: loc,
+		ScheduledTime: in.ScheduledTime, Location: loc, Attempt: in.Attempt,
 		LogPath: func(version string) (string, error) {
 			if nameErr != nil {
 				return "", nil
@@ -52,7 +56,7 @@ func (a *Activities) StartRun(ctx context.Context, in StartRunInput) (StartRunRe
 	if err != nil {
 		return StartRunResult{}, fmt.Errorf("start hook: %w", err)
 	}
-	res := StartRunResult{RunID: run.ID, Version: run.Version, LogPath: run.LogPath}
+	res := StartRunResult{RunID: run.ID, Version: run.Version, LogPath: run.LogPath, Attempt: run.Attempt}
 	if nameErr != nil {
 		res.Problem = nameErr.Error()
 		return res, nil

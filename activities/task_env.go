@@ -55,5 +55,6 @@ func (a *Activities) taskEnv(in ExecTaskInput, dir, logPath, socket, tmp string,
 		"SCHETASK_WORKFLOW_ID="+in.WorkflowID,
 		"SCHETASK_TASK_VERSION="+in.Version,
 		"SCHETASK_SCHEDULED_TIME="+in.ScheduledTime.UTC().Format(time.RFC3339),
+		"SCHETASK_ATTEMPT="+strconv.Itoa(max(in.Attempt, 1)),
 	)
 }

@@ -83,19 +83,24 @@ func TestRunEvent(t *testing.T) {
 	tests := []struct {
 		status    tasktype.RunStatus
 		exit      *int
+		attempt   int
 		wantKind  Kind
 		wantTitle string
 	}{
-		{tasktype.RunSucceeded, code(0), KindRecovered, "recovered: run #7 succeeded"},
-		{tasktype.RunFailed, code(101), KindFailed, "run #7 failed with exit code 101"},
-		{tasktype.RunFailed, code(tasktype.ExitNoEntrypoint), KindFailed, "run #7 failed with exit code 90"},
-		{tasktype.RunLost, code(tasktype.ExitLost), KindLost, "run #7 was lost with its worker"},
-		{tasktype.RunTimedOut, code(tasktype.ExitTimedOut), KindTimeout, "run #7 timed out"},
-		{tasktype.RunKilled, code(tasktype.ExitKilled), "", ""},
-		{tasktype.RunRunning, nil, "", ""},
+		{tasktype.RunSucceeded, code(0), 1, KindRecovered, "recovered: run #7 succeeded"},
+		{tasktype.RunFailed, code(101), 1, KindFailed, "run #7 failed with exit code 101"},
+		{tasktype.RunFailed, code(tasktype.ExitNoEntrypoint), 1, KindFailed, "run #7 failed with exit code 90"},
+		{tasktype.RunLost, code(tasktype.ExitLost), 1, KindLost, "run #7 was lost with its worker"},
+		{tasktype.RunTimedOut, code(tasktype.ExitTimedOut), 1, KindTimeout, "run #7 timed out"},
+		{tasktype.RunKilled, code(tasktype.ExitKilled), 1, "", ""},
+		{tasktype.RunRunning, nil, 1, "", ""},
+		// The last attempt of a retried fire says how many were made.
+		{tasktype.RunFailed, code(101), 3, KindFailed, "run #7 failed with exit code 101 after 3 attempts"},
+		{tasktype.RunTimedOut, code(tasktype.ExitTimedOut), 2, KindTimeout, "run #7 timed out after 2 attempts"},
+		{tasktype.RunSucceeded, code(0), 2, KindRecovered, "recovered: run #7 succeeded"},
 	}
 	for _, tt := range tests {
-		ev, ok := RunEvent(tasktype.Run{ID: 7, TaskName: "gold", Status: tt.status, ExitCode: tt.exit, StderrHead: []string{"boom"}})
+		ev, ok := RunEvent(tasktype.Run{ID: 7, TaskName: "gold", Status: tt.status, ExitCode: tt.exit, StderrHead: []string{"boom"}, Attempt: tt.attempt})
 		if ok != (tt.wantKind != "") || ev.Kind != tt.wantKind || ev.Title != tt.wantTitle {
 			t.Errorf("%s: got %v %q %q, want %q %q", tt.status, ok, ev.Kind, ev.Title, tt.wantKind, tt.wantTitle)
 		}

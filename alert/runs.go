@@ -29,6 +29,10 @@ func RunEvent(run tasktype.Run) (Event, bool) {
 	default:
 		return Event{}, false
 	}
+	if run.Attempt > 1 && ev.Kind != KindRecovered {
+		// Only the last attempt of a fire raises its failure.
+		ev.Title += fmt.Sprintf(" after %d attempts", run.Attempt)
+	}
 	ev.Key = fmt.Sprintf("%s:%d", ev.Kind, run.ID)
 	return ev, true
 }

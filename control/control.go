@@ -69,13 +69,19 @@ func (c *Control) KillRun(ctx context.Context, run tasktype.Run, req workflows.K
 	return nil
 }
 
-// Kill kills every run of the task whose row says running, and returns
-// how many it signalled.
+// Kill kills every run of the task whose row says running, and stops the
+// retries of every fire waiting for its next attempt; it returns how many
+// it signalled.
 func (c *Control) Kill(ctx context.Context, taskName string, req workflows.KillRequest) (int, error) {
 	runs, err := c.Store.RunningRuns(ctx, taskName)
 	if err != nil {
 		return 0, fmt.Errorf("kill %q: %w", taskName, err)
 	}
+	waiting, err := c.Store.RetryingRuns(ctx, taskName)
+	if err != nil {
+		return 0, fmt.Errorf("kill %q: %w", taskName, err)
+	}
+	runs = append(runs, waiting...)
 	var errs []error
 	n := 0
 	for _, r := range runs {

@@ -15,7 +15,8 @@ import (
 const runColumns = `id, task_name, task_version, workflow_id, run_id, scheduled_time,
 	start_time, process_start_time, end_time, exit_code, status, error, stderr_head,
 	stderr_lines, log_path, log_bytes, history_path, published_files, publishes, host, pid,
-	isolation, cpu_user_seconds, cpu_system_seconds, peak_memory_bytes, io_read_bytes, io_write_bytes`
+	isolation, cpu_user_seconds, cpu_system_seconds, peak_memory_bytes, io_read_bytes, io_write_bytes,
+	attempt, retry_at`
 
 func scanRun(row pgx.Row) (tasktype.Run, error) {
 	var r tasktype.Run
@@ -24,7 +25,7 @@ func scanRun(row pgx.Row) (tasktype.Run, error) {
 		&r.StderrHead, &r.StderrLines, &r.LogPath, &r.LogBytes, &r.HistoryPath,
 		&r.PublishedFiles, &r.Publishes, &r.Host, &r.PID,
 		&r.Isolation, &r.Usage.CPUUserSeconds, &r.Usage.CPUSystemSeconds, &r.Usage.PeakMemoryBytes,
-		&r.Usage.IOReadBytes, &r.Usage.IOWriteBytes)
+		&r.Usage.IOReadBytes, &r.Usage.IOWriteBytes, &r.Attempt, &r.RetryAt)
 	return r, err
 }
 
@@ -51,17 +52,21 @@ type StartRunParams struct {
 	Location *time.Location
 	// LogPath builds the run's log path from its version.
 	LogPath func(version string) (string, error)
+	// Attempt numbers the run among the attempts of its fire (1 for the
+	// first; 0 means 1).
+	Attempt int
 }
 
 // StartRun is the database half of a run's start hook: it inserts the
 // run's row with a version unique for the task, and sets the task's
 // last_start_time and task_version. Called again for the same workflow run
-// it returns the row it made the first time.
+// and attempt it returns the row it made the first time.
 func (s *Store) StartRun(ctx context.Context, p StartRunParams) (tasktype.Run, error) {
 	var run tasktype.Run
+	p.Attempt = max(p.Attempt, 1)
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		r, err := scanRun(tx.QueryRow(ctx, `SELECT `+runColumns+` FROM t_task_exec_list
-			WHERE workflow_id = $1 AND run_id = $2`, p.WorkflowID, p.RunID))
+			WHERE workflow_id = $1 AND run_id = $2 AND attempt = $3`, p.WorkflowID, p.RunID, p.Attempt))
 		if err == nil {
 			run = r
 			return nil
@@ -81,11 +86,11 @@ func (s *Store) StartRun(ctx context.Context, p StartRunParams) (tasktype.Run, e
 				}
 			}
 			r, err = scanRun(tx.QueryRow(ctx, `
-				INSERT INTO t_task_exec_list (task_name, task_version, workflow_id, run_id, scheduled_time, log_path)
-				VALUES ($1, $2, $3, $4, $5, $6)
+				INSERT INTO t_task_exec_list (task_name, task_version, workflow_id, run_id, scheduled_time, log_path, attempt)
+				VALUES ($1, $2, $3, $4, $5, $6, $7)
 				ON CONFLICT (task_name, task_version) DO NOTHING
 				RETURNING `+runColumns,
-				p.TaskName, version, p.WorkflowID, p.RunID, p.ScheduledTime, logPath))
+				p.TaskName, version, p.WorkflowID, p.RunID, p.ScheduledTime, logPath, p.Attempt))
 			if errors.Is(err, pgx.ErrNoRows) {
 				continue
 			}
@@ -94,6 +99,14 @@ func (s *Store) StartRun(ctx context.Context, p StartRunParams) (tasktype.Run, e
 			}
 			run = r
 			break
+		}
+		if p.Attempt > 1 {
+			// The fire waits no more: its next attempt has started.
+			if _, err := tx.Exec(ctx, `UPDATE t_task_exec_list SET retry_at = NULL
+				WHERE workflow_id = $1 AND run_id = $2 AND attempt < $3 AND retry_at IS NOT NULL`,
+				p.WorkflowID, p.RunID, p.Attempt); err != nil {
+				return err
+			}
 		}
 		_, err = tx.Exec(ctx, `UPDATE t_task_list SET last_start_time = $2, task_version = $3
 			WHERE task_name = $1`, p.TaskName, run.StartTime, run.Version)
@@ -177,6 +190,9 @@ type FinishRunParams struct {
 	Error          string
 	HistoryPath    string
 	PublishedFiles []string
+	// RetryIn, when not zero, is the wait before the fire's next attempt
+	// (recorded as retry_at).
+	RetryIn time.Duration
 }
 
 // FinishRun is the database half of a run's end hook: it records the
@@ -190,9 +206,10 @@ func (s *Store) FinishRun(ctx context.Context, p FinishRunParams) (tasktype.Run,
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var err error
 		run, err = scanRun(tx.QueryRow(ctx, `UPDATE t_task_exec_list SET status = $2, exit_code = $3,
-			error = $4, history_path = $5, published_files = $6, end_time = coalesce(end_time, now())
+			error = $4, history_path = $5, published_files = $6, end_time = coalesce(end_time, now()),
+			retry_at = CASE WHEN $7::bigint > 0 THEN coalesce(end_time, now()) + $7::bigint * interval '1 microsecond' END
 			WHERE id = $1 RETURNING `+runColumns,
-			p.RunID, p.Status, p.ExitCode, p.Error, p.HistoryPath, p.PublishedFiles))
+			p.RunID, p.Status, p.ExitCode, p.Error, p.HistoryPath, p.PublishedFiles, p.RetryIn.Microseconds()))
 		if errors.Is(err, pgx.ErrNoRows) {
 			return ErrRunNotFound
 		}
@@ -207,6 +224,28 @@ func (s *Store) FinishRun(ctx context.Context, p FinishRunParams) (tasktype.Run,
 		return run, fmt.Errorf("finish run %d: %w", p.RunID, err)
 	}
 	return run, nil
+}
+
+// StopRetries records on an ended run that the retry its error announced
+// will not come, and returns the run.
+func (s *Store) StopRetries(ctx context.Context, runID int64) (tasktype.Run, error) {
+	run, err := scanRun(s.pool.QueryRow(ctx, `UPDATE t_task_exec_list
+		SET error = regexp_replace(error, 'retrying in [^;]*$', 'retries stopped (killed or cancelled)'), retry_at = NULL
+		WHERE id = $1 RETURNING `+runColumns, runID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return run, fmt.Errorf("stop retries of run %d: %w", runID, ErrRunNotFound)
+	}
+	if err != nil {
+		return run, fmt.Errorf("stop retries of run %d: %w", runID, err)
+	}
+	return run, nil
+}
+
+// FireAttempts returns every attempt of the fire run belongs to (the runs
+// of its workflow run), first attempt first.
+func (s *Store) FireAttempts(ctx context.Context, run tasktype.Run) ([]tasktype.Run, error) {
+	return s.queryRuns(ctx, "attempts of run", `SELECT `+runColumns+` FROM t_task_exec_list
+		WHERE workflow_id = $1 AND run_id = $2 ORDER BY attempt, id`, run.WorkflowID, run.RunID)
 }
 
 // GetRun returns one run.
@@ -310,6 +349,13 @@ func (s *Store) ArchivedRuns(ctx context.Context, taskName string, p HistoryPage
 func (s *Store) RunningRuns(ctx context.Context, taskName string) ([]tasktype.Run, error) {
 	return s.queryRuns(ctx, fmt.Sprintf("running runs of %q", taskName), `SELECT `+runColumns+`
 		FROM t_task_exec_list WHERE task_name = $1 AND status = 'running' ORDER BY id`, taskName)
+}
+
+// RetryingRuns returns the task's ended runs whose fire waits for its next
+// attempt (retry_at set), one per fire.
+func (s *Store) RetryingRuns(ctx context.Context, taskName string) ([]tasktype.Run, error) {
+	return s.queryRuns(ctx, fmt.Sprintf("runs of %q waiting to retry", taskName), `SELECT `+runColumns+`
+		FROM t_task_exec_list WHERE task_name = $1 AND retry_at IS NOT NULL ORDER BY id`, taskName)
 }
 
 // OrphanCandidate is a run on this host whose process may have outlived

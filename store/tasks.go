@@ -18,18 +18,24 @@ const taskColumns = `task_name, rule, time_zone, timeout, timeout_action, task_s
 	last_warning_time, coalesce(task_version, ''), created_at, updated_at,
 	alert_channels, slack_channel, webhook_url, status_note,
 	run_as, memory_limit_mb, cpu_limit, pids_limit, keep_runs, keep_days,
-	learn_normal, slow_margin_seconds`
+	learn_normal, slow_margin_seconds,
+	retry_max, retry_delay_seconds, retry_backoff, retry_delay_max_seconds, retry_on,
+	retry_timed_out, retry_lost`
 
 func scanTask(row pgx.Row) (tasktype.Task, error) {
 	var t tasktype.Task
 	var timeout int32
 	var slowMargin *int32
+	var retryDelay, retryMaxDelay int32
 	err := row.Scan(&t.Name, &t.Rule, &t.TimeZone, &timeout, &t.TimeoutAction, &t.Status,
 		&t.Overlap, &t.Owners, &t.Description, &t.LastStartTime, &t.LastEndTime,
 		&t.LastWarningTime, &t.Version, &t.CreatedAt, &t.UpdatedAt,
 		&t.AlertChannels, &t.SlackChannel, &t.WebhookURL, &t.StatusNote,
 		&t.RunAs, &t.MemoryLimitMB, &t.CPULimit, &t.PidsLimit, &t.KeepRuns, &t.KeepDays,
-		&t.LearnNormal, &slowMargin)
+		&t.LearnNormal, &slowMargin,
+		&t.Retry.Max, &retryDelay, &t.Retry.Backoff, &retryMaxDelay, &t.Retry.On,
+		&t.Retry.TimedOut, &t.Retry.Lost)
+	t.Retry.Delay, t.Retry.MaxDelay = time.Duration(retryDelay)*time.Second, time.Duration(retryMaxDelay)*time.Second
 	t.Timeout = time.Duration(timeout) * time.Second
 	if slowMargin != nil {
 		t.SlowMargin = new(time.Duration(*slowMargin) * time.Second)
@@ -67,13 +73,18 @@ func (s *Store) UpsertTask(ctx context.Context, t tasktype.Task) error {
 	_, err := s.pool.Exec(ctx, `
 		INSERT INTO t_task_list (task_name, rule, time_zone, timeout, timeout_action,
 			task_status, overlap_policy, owners, description, alert_channels, slack_channel, webhook_url, status_note,
-			run_as, memory_limit_mb, cpu_limit, pids_limit, keep_runs, keep_days)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+			run_as, memory_limit_mb, cpu_limit, pids_limit, keep_runs, keep_days,
+			retry_max, retry_delay_seconds, retry_backoff, retry_delay_max_seconds, retry_on,
+			retry_timed_out, retry_lost)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
+			$20, $21, $22, $23, $24, $25, $26)
 		ON CONFLICT (task_name) DO UPDATE SET rule = $2, time_zone = $3, timeout = $4,
 			timeout_action = $5, task_status = $6, overlap_policy = $7, owners = $8,
 			description = $9, alert_channels = $10, slack_channel = $11, webhook_url = $12, status_note = $13,
 			run_as = $14, memory_limit_mb = $15, cpu_limit = $16, pids_limit = $17,
-			keep_runs = $18, keep_days = $19`,
+			keep_runs = $18, keep_days = $19,
+			retry_max = $20, retry_delay_seconds = $21, retry_backoff = $22, retry_delay_max_seconds = $23,
+			retry_on = $24, retry_timed_out = $25, retry_lost = $26`,
 		taskArgs(t)...)
 	if err != nil {
 		return fmt.Errorf("upsert task %q: %w", t.Name, err)
@@ -160,9 +171,12 @@ func taskArgs(t tasktype.Task) []any {
 	if t.AlertChannels == nil {
 		t.AlertChannels = []string{}
 	}
+	r := t.Retry.WithDefaults()
 	return []any{t.Name, t.Rule, t.TimeZone, int32(t.Timeout / time.Second), t.TimeoutAction,
 		t.Status, t.Overlap, t.Owners, t.Description, t.AlertChannels, t.SlackChannel, t.WebhookURL, t.StatusNote,
-		t.RunAs, t.MemoryLimitMB, t.CPULimit, t.PidsLimit, t.KeepRuns, t.KeepDays}
+		t.RunAs, t.MemoryLimitMB, t.CPULimit, t.PidsLimit, t.KeepRuns, t.KeepDays,
+		r.Max, int32(r.Delay / time.Second), r.Backoff, int32(r.MaxDelay / time.Second), r.On,
+		r.TimedOut, r.Lost}
 }
 
 // CreateTask inserts a new task, or fails with ErrTaskExists.
@@ -170,8 +184,11 @@ func (s *Store) CreateTask(ctx context.Context, t tasktype.Task) error {
 	_, err := s.pool.Exec(ctx, `
 		INSERT INTO t_task_list (task_name, rule, time_zone, timeout, timeout_action,
 			task_status, overlap_policy, owners, description, alert_channels, slack_channel, webhook_url, status_note,
-			run_as, memory_limit_mb, cpu_limit, pids_limit, keep_runs, keep_days)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`, taskArgs(t)...)
+			run_as, memory_limit_mb, cpu_limit, pids_limit, keep_runs, keep_days,
+			retry_max, retry_delay_seconds, retry_backoff, retry_delay_max_seconds, retry_on,
+			retry_timed_out, retry_lost)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
+			$20, $21, $22, $23, $24, $25, $26)`, taskArgs(t)...)
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == uniqueViolation {
 		return fmt.Errorf("create task %q: %w", t.Name, ErrTaskExists)
@@ -202,7 +219,9 @@ func (s *Store) UpdateTask(ctx context.Context, t tasktype.Task, version time.Ti
 				task_status = $6, overlap_policy = $7, owners = $8, description = $9,
 				alert_channels = $10, slack_channel = $11, webhook_url = $12, status_note = $13,
 				run_as = $14, memory_limit_mb = $15, cpu_limit = $16, pids_limit = $17,
-				keep_runs = $18, keep_days = $19
+				keep_runs = $18, keep_days = $19,
+				retry_max = $20, retry_delay_seconds = $21, retry_backoff = $22, retry_delay_max_seconds = $23,
+				retry_on = $24, retry_timed_out = $25, retry_lost = $26
 			WHERE task_name = $1 RETURNING `+taskColumns, taskArgs(t)...))
 		return err
 	})

@@ -74,6 +74,12 @@ type Run struct {
 	Isolation string
 	// Usage is what the run consumed, once it ended.
 	Usage Usage
+	// Attempt numbers the run among its fire's attempts: 1 for the first,
+	// then one more for each retry (Task.Retry).
+	Attempt int
+	// RetryAt, on an ended run, is when its fire's next attempt is due,
+	// while the fire waits for it.
+	RetryAt *time.Time
 }
 
 // Usage is what a run consumed: from its cgroup, or from wait4's rusage

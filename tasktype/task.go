@@ -83,6 +83,8 @@ type Task struct {
 	// SlowMargin replaces the 60 s floor of the slow threshold
 	// max(3 × p95, p95 + margin); nil means 60 s.
 	SlowMargin *time.Duration
+	// Retry says whether and when a failed run of one fire is tried again.
+	Retry Retry
 
 	LastStartTime   *time.Time
 	LastEndTime     *time.Time

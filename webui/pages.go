@@ -303,6 +303,9 @@ type runData struct {
 	Run    tasktype.Run
 	Alerts []store.AlertRow
 	Log    logView
+	// Attempts are every attempt of the run's fire, when there was more
+	// than one (retries), first attempt first.
+	Attempts []tasktype.Run
 }
 
 // runParam loads the run named by the :id parameter.
@@ -331,5 +334,13 @@ func (s *Server) runPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return s.render(c, "run.html", runData{page: s.page(c, fmt.Sprintf("run #%d", run.ID)), Run: run, Alerts: alerts, Log: log})
+	attempts, err := s.store.FireAttempts(c.UserContext(), run)
+	if err != nil {
+		return err
+	}
+	if len(attempts) < 2 {
+		attempts = nil
+	}
+	return s.render(c, "run.html", runData{page: s.page(c, fmt.Sprintf("run #%d", run.ID)), Run: run, Alerts: alerts, Log: log,
+		Attempts: attempts})
 }

@@ -39,6 +39,9 @@ type taskForm struct {
 	// KeepRuns and KeepDays are the retention as typed: blank means the
 	// global default.
 	KeepRuns, KeepDays string
+	// The retry policy as typed: waits in seconds, exit codes as ranges.
+	RetryMax, RetryDelay, RetryBackoff, RetryMaxDelay, RetryOn string
+	RetryTimedOut, RetryLost                                   bool
 	// Version is the task's updated_at (Unix µs) when the editor read it,
 	// and Base its settings then (JSON of taskSettings), to say what
 	// changed since when a save is refused as stale.
@@ -55,6 +58,9 @@ func formFromTask(t tasktype.Task) taskForm {
 		AlertChannels: t.AlertChannels, Version: strconv.FormatInt(t.UpdatedAt.UnixMicro(), 10),
 		RunAs: t.RunAs, MemoryLimitMB: optInt(t.MemoryLimitMB), CPULimit: optFloat(t.CPULimit), PidsLimit: optInt(t.PidsLimit),
 		KeepRuns: optInt(t.KeepRuns), KeepDays: optInt(t.KeepDays),
+		RetryMax: strconv.Itoa(t.Retry.Max), RetryDelay: strconv.Itoa(int(t.Retry.Delay / time.Second)),
+		RetryBackoff: strconv.FormatFloat(t.Retry.Backoff, 'f', -1, 64), RetryMaxDelay: strconv.Itoa(int(t.Retry.MaxDelay / time.Second)),
+		RetryOn: t.Retry.On, RetryTimedOut: t.Retry.TimedOut, RetryLost: t.Retry.Lost,
 		Base: settingsJSON(t),
 	}
 }
@@ -71,6 +77,10 @@ func formFromRequest(c *fiber.Ctx) taskForm {
 		RunAs: strings.TrimSpace(c.FormValue("run_as")), MemoryLimitMB: strings.TrimSpace(c.FormValue("memory_limit_mb")),
 		CPULimit: strings.TrimSpace(c.FormValue("cpu_limit")), PidsLimit: strings.TrimSpace(c.FormValue("pids_limit")),
 		KeepRuns: strings.TrimSpace(c.FormValue("keep_runs")), KeepDays: strings.TrimSpace(c.FormValue("keep_days")),
+		RetryMax: strings.TrimSpace(c.FormValue("retry_max")), RetryDelay: strings.TrimSpace(c.FormValue("retry_delay_seconds")),
+		RetryBackoff: strings.TrimSpace(c.FormValue("retry_backoff")), RetryMaxDelay: strings.TrimSpace(c.FormValue("retry_delay_max_seconds")),
+		RetryOn:       strings.TrimSpace(c.FormValue("retry_on")),
+		RetryTimedOut: c.FormValue("retry_timed_out") != "", RetryLost: c.FormValue("retry_lost") != "",
 	}
 	if args := c.Request().PostArgs(); args != nil {
 		for _, v := range args.PeekMulti("alert_channels") {
@@ -158,7 +168,51 @@ func (f *taskForm) task() (tasktype.Task, bool) {
 	f.isolation(&t)
 	t.KeepRuns = f.keep("keep_runs", f.KeepRuns)
 	t.KeepDays = f.keep("keep_days", f.KeepDays)
+	t.Retry = f.retry()
 	return t, len(f.Errors) == 0
+}
+
+// retry reads the retry policy; a blank field takes the default.
+func (f *taskForm) retry() tasktype.Retry {
+	r := tasktype.Retry{TimedOut: f.RetryTimedOut, Lost: f.RetryLost}.WithDefaults()
+	if codes, err := tasktype.ParseExitCodes(f.RetryOn); err == nil {
+		r.On = codes.String() // as the database keeps it: "1-99,137"
+	} else {
+		r.On = f.RetryOn // Validate names the error
+	}
+	whole := func(field, text string, unit time.Duration, into *time.Duration) {
+		if text == "" {
+			return // the default
+		}
+		n, err := strconv.Atoi(text)
+		if err != nil || n < 0 {
+			f.Errors[field] = fmt.Sprintf("%q is not a whole number", text)
+			return
+		}
+		*into = time.Duration(n) * unit
+	}
+	var retries time.Duration
+	whole("retry_max", f.RetryMax, 1, &retries)
+	r.Max = int(retries)
+	whole("retry_delay", f.RetryDelay, time.Second, &r.Delay)
+	if f.RetryMaxDelay == "" {
+		r.MaxDelay = max(r.MaxDelay, r.Delay)
+	}
+	whole("retry_delay_max", f.RetryMaxDelay, time.Second, &r.MaxDelay)
+	if f.RetryBackoff != "" {
+		x, err := strconv.ParseFloat(f.RetryBackoff, 64)
+		if err != nil {
+			f.Errors["retry_backoff"] = fmt.Sprintf("%q is not a number", f.RetryBackoff)
+		}
+		r.Backoff = x
+	}
+	if err := r.Validate(); err != nil {
+		field, _, _ := strings.Cut(err.Error(), " ")
+		if _, taken := f.Errors[field]; !taken {
+			f.Errors[field] = err.Error()
+		}
+	}
+	return r
 }
 
 // maxKeep bounds keep_runs and keep_days as typed: far more than anyone

@@ -39,6 +39,14 @@ type taskSettings struct {
 	// The retention: absent means the global default.
 	KeepRuns *int `json:"keep_runs,omitempty"`
 	KeepDays *int `json:"keep_days,omitempty"`
+	// The retry policy, in the table's units.
+	RetryMax      int     `json:"retry_max"`
+	RetryDelay    int     `json:"retry_delay_seconds"`
+	RetryBackoff  float64 `json:"retry_backoff"`
+	RetryMaxDelay int     `json:"retry_delay_max_seconds"`
+	RetryOn       string  `json:"retry_on,omitempty"`
+	RetryTimedOut bool    `json:"retry_timed_out,omitempty"`
+	RetryLost     bool    `json:"retry_lost,omitempty"`
 }
 
 func settingsOf(t tasktype.Task) taskSettings {
@@ -48,6 +56,9 @@ func settingsOf(t tasktype.Task) taskSettings {
 		AlertChannels: t.AlertChannels, SlackChannel: t.SlackChannel, WebhookURL: t.WebhookURL, Description: t.Description,
 		RunAs: t.RunAs, MemoryLimitMB: t.MemoryLimitMB, CPULimit: t.CPULimit, PidsLimit: t.PidsLimit,
 		KeepRuns: t.KeepRuns, KeepDays: t.KeepDays,
+		RetryMax: t.Retry.Max, RetryDelay: int(t.Retry.Delay / time.Second), RetryBackoff: t.Retry.Backoff,
+		RetryMaxDelay: int(t.Retry.MaxDelay / time.Second), RetryOn: t.Retry.On,
+		RetryTimedOut: t.Retry.TimedOut, RetryLost: t.Retry.Lost,
 	}
 }
 

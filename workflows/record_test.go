@@ -81,7 +81,9 @@ func TestRecordHistories(t *testing.T) {
 		script string           // index.sh; "" deploys no folder
 		row    testenv.TaskOpts // the task's row beyond its name and rule
 		kill   bool
-		want   tasktype.RunStatus
+		// stopRetry kills the task while its fire waits to retry.
+		stopRetry bool
+		want      tasktype.RunStatus
 		// notify records the Notify workflow of the run's alert too.
 		notify string
 	}
@@ -98,6 +100,10 @@ func TestRecordHistories(t *testing.T) {
 			row: testenv.TaskOpts{Timeout: time.Second, AlertChannels: []string{"webhook"}}},
 		{file: "run_task_timeout_warned", task: "lingering", script: "sleep 3; echo done\n", want: tasktype.RunSucceeded,
 			row: testenv.TaskOpts{Timeout: time.Second, TimeoutAction: tasktype.TimeoutWarn, AlertChannels: []string{"webhook"}}},
+		{file: "run_task_retried", task: "flaky", script: `[ "$SCHETASK_ATTEMPT" -ge 2 ] || exit 7` + "\n", want: tasktype.RunSucceeded,
+			row: testenv.TaskOpts{Retry: &tasktype.Retry{Max: 2, Delay: time.Second, Backoff: 2}}},
+		{file: "run_task_retries_stopped", task: "stubborn", script: "exit 7\n", stopRetry: true, want: tasktype.RunFailed,
+			row: testenv.TaskOpts{Retry: &tasktype.Retry{Max: 2, Delay: time.Minute}}},
 	}
 	for _, p := range paths {
 		if p.script != "" {
@@ -130,6 +136,12 @@ func TestRecordHistories(t *testing.T) {
 					return r.Status == tasktype.RunRunning && r.PID != nil
 				})
 				if err := ctl.KillRun(ctx, run, workflows.KillRequest{By: "recorder", Reason: "recording a kill"}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if p.stopRetry {
+				waitRun(t, env, p.task, "waits to retry", func(r tasktype.Run) bool { return r.RetryAt != nil })
+				if _, err := ctl.Kill(ctx, p.task, workflows.KillRequest{By: "recorder", Reason: "recording stopped retries"}); err != nil {
 					t.Fatal(err)
 				}
 			}

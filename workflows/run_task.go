@@ -40,24 +40,90 @@ type RunTaskInput struct {
 	KillGrace time.Duration
 	// MaxRunDuration bounds a run when Timeout is zero.
 	MaxRunDuration time.Duration
+	// Retry is the task's retry policy; nil retries nothing (and keeps the
+	// input of tasks without retries as it was before retries existed).
+	Retry *tasktype.Retry `json:",omitempty"`
 }
 
-// RunTaskResult is how the run ended.
+// RunTaskResult is how the run ended: its last attempt.
 type RunTaskResult struct {
 	RunID    int64
 	Version  string
 	Status   tasktype.RunStatus
 	ExitCode int
 	Error    string
+	// Attempts is how many attempts the fire made (0 in results from
+	// before retries existed, meaning 1).
+	Attempts int `json:",omitempty"`
 }
 
 // scheduledStartTime is the search attribute a schedule sets on each run.
 var scheduledStartTime = temporal.NewSearchAttributeKeyTime("TemporalScheduledStartTime")
 
-// RunTask runs a task once: start hook, exec (killable by signal, bounded
-// by the task's timeout), end hook. It always records the run's end, also
-// when the run is killed, times out, or its worker dies.
+// RunTask runs a task for one fire: start hook, exec (killable by signal,
+// bounded by the task's timeout), end hook. It always records the run's
+// end, also when the run is killed, times out, or its worker dies. A run
+// the task's retry policy wants tried again is followed, after a durable
+// timer, by another attempt with its own row and log, up to the policy's
+// count; only the last attempt's end raises the outcome alert.
 func RunTask(ctx workflow.Context, in RunTaskInput) (RunTaskResult, error) {
+	var retry tasktype.Retry
+	if in.Retry != nil {
+		retry = *in.Retry
+	}
+	for attempt := 1; ; attempt++ {
+		res, again, err := runAttempt(ctx, in, attempt, retry)
+		if err != nil || !again {
+			return res, err
+		}
+		if !waitToRetry(ctx, retry.Wait(attempt)) {
+			// Killed or cancelled while waiting: the last attempt's end
+			// stands, and now raises its alert.
+			var a *activities.Activities
+			endCtx, _ := workflow.NewDisconnectedContext(hookOptions(ctx))
+			var run tasktype.Run
+			if err := workflow.ExecuteLocalActivity(endCtx, a.RetriesStopped, activities.RetriesStoppedInput{
+				TaskName: in.TaskName, RunID: res.RunID}).Get(endCtx, &run); err != nil {
+				return res, fmt.Errorf("end hook: %w", err)
+			}
+			return res, nil
+		}
+	}
+}
+
+// hookOptions are the local activity options of the start and end hooks.
+func hookOptions(ctx workflow.Context) workflow.Context {
+	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: time.Minute,
+		// Hooks are idempotent; keep trying through a database outage.
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
+	})
+}
+
+// waitToRetry waits d on a durable timer, and reports false when a kill
+// request or the workflow's cancellation came first.
+func waitToRetry(ctx workflow.Context, d time.Duration) bool {
+	timerCtx, cancelTimer := workflow.WithCancel(ctx)
+	defer cancelTimer()
+	waited, stopped := false, false
+	sel := workflow.NewSelector(ctx)
+	sel.AddFuture(workflow.NewTimer(timerCtx, d), func(f workflow.Future) { waited = f.Get(ctx, nil) == nil })
+	sel.AddReceive(workflow.GetSignalChannel(ctx, SignalKill), func(c workflow.ReceiveChannel, _ bool) {
+		var req KillRequest
+		c.Receive(ctx, &req)
+		workflow.GetLogger(ctx).Info("retries stopped", "by", req.By, "reason", req.Reason)
+		stopped = true
+	})
+	sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) { stopped = true })
+	for !waited && !stopped {
+		sel.Select(ctx)
+	}
+	return waited && !stopped
+}
+
+// runAttempt runs one attempt of the fire and says whether the policy
+// wants another after it.
+func runAttempt(ctx workflow.Context, in RunTaskInput, attempt int, retry tasktype.Retry) (RunTaskResult, bool, error) {
 	var a *activities.Activities
 	info := workflow.GetInfo(ctx)
 	scheduled, ok := workflow.GetTypedSearchAttributes(ctx).GetTime(scheduledStartTime)
@@ -65,18 +131,14 @@ func RunTask(ctx workflow.Context, in RunTaskInput) (RunTaskResult, error) {
 		// Started by hand rather than by the schedule.
 		scheduled = info.WorkflowStartTime
 	}
-	hookCtx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout: time.Minute,
-		// Hooks are idempotent; keep trying through a database outage.
-		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
-	})
+	hookCtx := hookOptions(ctx)
 
 	var started activities.StartRunResult
 	if err := workflow.ExecuteLocalActivity(hookCtx, a.StartRun, activities.StartRunInput{
 		TaskName: in.TaskName, WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID,
-		ScheduledTime: scheduled, TimeZone: in.TimeZone,
+		ScheduledTime: scheduled, TimeZone: in.TimeZone, Attempt: attempt,
 	}).Get(ctx, &started); err != nil {
-		return RunTaskResult{}, fmt.Errorf("start hook: %w", err)
+		return RunTaskResult{}, false, fmt.Errorf("start hook: %w", err)
 	}
 	finish := activities.FinishRunInput{TaskName: in.TaskName, RunID: started.RunID, Version: started.Version}
 	if started.Problem != "" {
@@ -85,15 +147,25 @@ func RunTask(ctx workflow.Context, in RunTaskInput) (RunTaskResult, error) {
 		finish.Archive = true
 		execRun(ctx, in, started, &finish)
 	}
+	// Not after a kill on request or the workflow's cancellation (Wants
+	// never retries killed), nor past the policy's count.
+	again := attempt <= retry.Max && ctx.Err() == nil && retry.Wants(finish.Status, finish.ExitCode)
+	if again {
+		finish.RetryIn = retry.Wait(attempt)
+	}
 
 	// The end hook runs even when the workflow itself was cancelled.
 	endCtx, _ := workflow.NewDisconnectedContext(hookCtx)
 	var run tasktype.Run
 	if err := workflow.ExecuteLocalActivity(endCtx, a.FinishRun, finish).Get(endCtx, &run); err != nil {
-		return RunTaskResult{}, fmt.Errorf("end hook: %w", err)
+		return RunTaskResult{}, false, fmt.Errorf("end hook: %w", err)
 	}
-	return RunTaskResult{RunID: started.RunID, Version: started.Version, Status: finish.Status,
-		ExitCode: finish.ExitCode, Error: finish.Error}, nil
+	res := RunTaskResult{RunID: started.RunID, Version: started.Version, Status: finish.Status,
+		ExitCode: finish.ExitCode, Error: finish.Error}
+	if retry.Max > 0 {
+		res.Attempts = attempt
+	}
+	return res, again, nil
 }
 
 // execRun runs ExecTask and fills in how the run ended.
@@ -117,7 +189,7 @@ func execRun(ctx workflow.Context, in RunTaskInput, started activities.StartRunR
 	execFuture := workflow.ExecuteActivity(execCtx, a.ExecTask, activities.ExecTaskInput{
 		TaskName: in.TaskName, RunID: started.RunID, Version: started.Version, LogPath: started.LogPath,
 		WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID, ScheduledTime: scheduledOf(ctx),
-		TimeZone: in.TimeZone,
+		TimeZone: in.TimeZone, Attempt: started.Attempt,
 	})
 
 	var stopped tasktype.RunStatus // why we cancelled ExecTask, if we did

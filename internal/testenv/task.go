@@ -70,6 +70,10 @@ type TaskOpts struct {
 	LearnNormal *bool
 	// SlowMarginSeconds is slow_margin_seconds; nil means NULL (60 s).
 	SlowMarginSeconds *int
+	// Retry sets the retry_* columns: Max, and each other field that is
+	// not zero (Delay and MaxDelay in whole seconds); nil leaves them all
+	// to their defaults (no retries).
+	Retry *tasktype.Retry
 }
 
 // Task inserts one t_task_list row, as a person editing the table would,
@@ -155,6 +159,29 @@ func InsertTask(ctx context.Context, db Querier, opts *TaskOpts) (string, error)
 	}
 	if opts.SlowMarginSeconds != nil {
 		set("slow_margin_seconds", *opts.SlowMarginSeconds)
+	}
+	if r := opts.Retry; r != nil {
+		set("retry_max", r.Max)
+		for col, d := range map[string]time.Duration{"retry_delay_seconds": r.Delay, "retry_delay_max_seconds": r.MaxDelay} {
+			if d%time.Second != 0 {
+				return "", fmt.Errorf("insert task %q: %s %s is not whole seconds", name, col, d)
+			}
+			if d != 0 {
+				set(col, int32(d/time.Second))
+			}
+		}
+		if r.Backoff != 0 {
+			set("retry_backoff", r.Backoff)
+		}
+		if r.On != "" {
+			set("retry_on", r.On)
+		}
+		if r.TimedOut {
+			set("retry_timed_out", true)
+		}
+		if r.Lost {
+			set("retry_lost", true)
+		}
 	}
 	params := make([]string, len(args))
 	for i := range params {

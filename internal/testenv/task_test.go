@@ -30,7 +30,8 @@ func TestTaskFillsWhatATestLeavesOut(t *testing.T) {
 	if got.Rule != testenv.DefaultTaskRule || got.TimeZone != "UTC" || got.Status != tasktype.StatusOn ||
 		got.Timeout != 0 || got.TimeoutAction != tasktype.TimeoutKill || got.Overlap != tasktype.OverlapSkip ||
 		len(got.Owners) != 0 || len(got.AlertChannels) != 0 || got.RunAs != "" ||
-		got.MemoryLimitMB != nil || got.CPULimit != nil || got.PidsLimit != nil {
+		got.MemoryLimitMB != nil || got.CPULimit != nil || got.PidsLimit != nil ||
+		got.Retry != (tasktype.Retry{}).WithDefaults() {
 		t.Errorf("defaults: %+v", got)
 	}
 }
@@ -49,6 +50,7 @@ func TestTaskWritesWhatATestStates(t *testing.T) {
 		StatusNote: "paused for the audit", RunAs: "batch_user",
 		MemoryLimitMB: new(0), CPULimit: new(0.5), PidsLimit: new(64),
 		LearnNormal: new(false), SlowMarginSeconds: new(90),
+		Retry: &tasktype.Retry{Max: 3, Delay: 5 * time.Second, Backoff: 1.5, MaxDelay: time.Minute, On: "1-99,137", TimedOut: true, Lost: true},
 	})
 	if name != "gold" {
 		t.Errorf("returned %q, want gold", name)
@@ -66,6 +68,7 @@ func TestTaskWritesWhatATestStates(t *testing.T) {
 		StatusNote: "paused for the audit", RunAs: "batch_user",
 		MemoryLimitMB: new(0), CPULimit: new(0.5), PidsLimit: new(64),
 		SlowMargin: new(90 * time.Second),
+		Retry:      tasktype.Retry{Max: 3, Delay: 5 * time.Second, Backoff: 1.5, MaxDelay: time.Minute, On: "1-99,137", TimedOut: true, Lost: true},
 		CreatedAt:  got.CreatedAt, UpdatedAt: got.UpdatedAt,
 	}
 	if !reflect.DeepEqual(got, want) {
@@ -85,6 +88,10 @@ func TestInsertTaskReturnsTheRefusal(t *testing.T) {
 		{"a name the database refuses", testenv.TaskOpts{Name: "../etc"}, "task_name_is_a_folder_name"},
 		{"an unknown overlap policy", testenv.TaskOpts{Overlap: "sometimes"}, "overlap_policy_known"},
 		{"a timeout in part seconds", testenv.TaskOpts{Timeout: 1500 * time.Millisecond}, "not whole seconds"},
+		{"too many retries", testenv.TaskOpts{Retry: &tasktype.Retry{Max: 101}}, "retry_max_range"},
+		{"a retry wait past the cap", testenv.TaskOpts{Retry: &tasktype.Retry{Max: 1, Delay: time.Hour, MaxDelay: time.Minute}}, "retry_delay_max_range"},
+		{"a shrinking backoff", testenv.TaskOpts{Retry: &tasktype.Retry{Max: 1, Backoff: 0.5}}, "retry_backoff_range"},
+		{"exit codes in words", testenv.TaskOpts{Retry: &tasktype.Retry{Max: 1, On: "any"}}, "retry_on_codes"},
 	} {
 		if _, err := testenv.InsertTask(ctx, env.Store.Pool(), &tt.opts); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: %v, want an error naming %q", tt.desc, err, tt.want)
