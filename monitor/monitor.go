@@ -2,8 +2,10 @@
 // when its rule said it should and that no running run goes far past what
 // its task usually takes, and keeps alert deliveries going. It does
 // not trust the scheduler it checks: the fire times come from the rule
-// through robfig/cron, the runs from t_task_exec_list, so a missed run is
-// found whether the worker, Temporal or the schedule let it slip.
+// itself (rule.Rule.Next, which keeps fixed-time rules to the local clock
+// on DST days as the synced schedules do), the runs from
+// t_task_exec_list, so a missed run is found whether the worker, Temporal
+// or the schedule let it slip.
 package monitor
 
 import (
@@ -12,8 +14,6 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
-
-	"github.com/robfig/cron/v3"
 
 	"github.com/schetask/schetask/alert"
 	"github.com/schetask/schetask/metrics"
@@ -44,8 +44,6 @@ type Monitor struct {
 
 // maxFiresPerCheck bounds the fire times one check computes for a task.
 const maxFiresPerCheck = 100000
-
-var cronParser = cron.NewParser(cron.Second | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow)
 
 // Run checks every Interval until ctx ends.
 func (m *Monitor) Run(ctx context.Context) error {
@@ -107,10 +105,6 @@ func (m *Monitor) checkTask(ctx context.Context, t tasktype.Task) (int, error) {
 	if err != nil {
 		return 0, nil
 	}
-	sched, err := cronParser.Parse(r.Cron())
-	if err != nil {
-		return 0, fmt.Errorf("cron %q: %w", r.Cron(), err)
-	}
 	loc, err := time.LoadLocation(t.TimeZone)
 	if err != nil {
 		return 0, nil
@@ -140,7 +134,7 @@ func (m *Monitor) checkTask(ctx context.Context, t tasktype.Task) (int, error) {
 	}
 
 	var due []time.Time
-	for next := sched.Next(from.In(loc)); !next.IsZero() && !next.After(to) && len(due) < maxFiresPerCheck; next = sched.Next(next) {
+	for next := r.Next(from, loc); !next.IsZero() && !next.After(to) && len(due) < maxFiresPerCheck; next = r.Next(next, loc) {
 		due = append(due, next)
 	}
 	if len(due) == 0 {

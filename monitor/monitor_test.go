@@ -23,6 +23,7 @@ func TestCheckMissedComparesTheRuleWithTheRuns(t *testing.T) {
 	t0 := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 	tests := []struct {
 		name     string
+		t0       time.Time // when the task was last changed, if not t0
 		rule     string
 		zone     string
 		status   int
@@ -57,9 +58,23 @@ func TestCheckMissedComparesTheRuleWithTheRuns(t *testing.T) {
 			checksAt: []time.Duration{72 * time.Hour},
 			// 2026-11-26 is a Thursday (the 26th), 2026-11-27 a Friday.
 			want: []string{"missed 2 runs due from 2026-11-26 00:00:00 UTC to 2026-11-27 00:00:00 UTC"}},
+		// New York skips 02:00-03:00 on 2027-03-14: the 02:30 run is due
+		// once, at 03:00 EDT.
+		{name: "a fixed-time rule is due once right after a spring-forward gap", rule: "30 2 * * *", zone: "America/New_York",
+			status: 1, t0: time.Date(2027, 3, 13, 12, 0, 0, 0, time.UTC), checksAt: []time.Duration{48 * time.Hour},
+			want: []string{"missed 2 runs due from 2027-03-14 03:00:00 EDT to 2027-03-15 02:30:00 EDT"}},
+		// New York has 01:00-02:00 twice on 2027-11-07: the 01:30 run is
+		// due at the first 01:30 (05:30 UTC) only.
+		{name: "a fixed-time rule is due once on a fall-back day", rule: "30 1 * * *", zone: "America/New_York",
+			status: 1, t0: time.Date(2027, 11, 6, 12, 0, 0, 0, time.UTC),
+			ranAt: []time.Duration{17*time.Hour + 30*time.Minute, 42*time.Hour + 30*time.Minute}, checksAt: []time.Duration{48 * time.Hour}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t0 := t0
+			if !tt.t0.IsZero() {
+				t0 = tt.t0
+			}
 			env := testenv.New(t)
 			ctx := context.Background()
 			testenv.Task(ctx, t, env.Store.Pool(), &testenv.TaskOpts{

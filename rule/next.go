@@ -5,12 +5,12 @@ import (
 	"time"
 )
 
-// Next returns the first fire time strictly after t, read in loc, or the
-// zero time if there is none within five years. It follows the algorithm
-// of robfig/cron, so on DST days it agrees with that library: a time
-// skipped by a spring-forward gap fires at the first instant after it, and
-// a repeated hour fires once.
-func (r Rule) Next(t time.Time, loc *time.Location) time.Time {
+// nextReal returns the first time strictly after t, read in loc, whose
+// local reading matches the rule, or the zero time if there is none within
+// five years. It follows the algorithm of robfig/cron, in real time: a
+// local time skipped by a spring-forward gap does not fire, and one that
+// a fall-back repeats fires at both occurrences.
+func (r Rule) nextReal(t time.Time, loc *time.Location) time.Time {
 	has := func(k fieldKind, v int) bool { _, ok := slices.BinarySearch(r.sets[k], v); return ok }
 	t = t.In(loc)
 	t = t.Add(time.Second - time.Duration(t.Nanosecond())*time.Nanosecond)
@@ -89,4 +89,57 @@ func (r Rule) dayMatches(t time.Time) bool {
 		return d && w
 	}
 	return d || w
+}
+
+// nextWall is nextReal in UTC, where clocks never change, so it can jump
+// to the next allowed value of each field instead of stepping: it
+// returns the rule's first local time after w (a reading, see wall).
+func (r Rule) nextWall(w time.Time) time.Time {
+	// after returns the first value in set at or after v, or false.
+	after := func(set []int, v int) (int, bool) {
+		i, _ := slices.BinarySearch(set, v)
+		if i == len(set) {
+			return 0, false
+		}
+		return set[i], true
+	}
+	t := w.UTC().Truncate(time.Second).Add(time.Second)
+	limit := t.Year() + 5
+	for t.Year() <= limit {
+		y, mo, d := t.Date()
+		h, mi, s := t.Clock()
+		if _, ok := slices.BinarySearch(r.sets[month], int(mo)); !ok {
+			t = time.Date(y, mo+1, 1, 0, 0, 0, 0, time.UTC)
+			continue
+		}
+		if !r.dayMatches(t) {
+			t = time.Date(y, mo, d+1, 0, 0, 0, 0, time.UTC)
+			continue
+		}
+		nh, ok := after(r.sets[hour], h)
+		if !ok {
+			t = time.Date(y, mo, d+1, 0, 0, 0, 0, time.UTC)
+			continue
+		}
+		if nh != h {
+			t = time.Date(y, mo, d, nh, 0, 0, 0, time.UTC)
+			continue
+		}
+		nmi, ok := after(r.sets[minute], mi)
+		if !ok {
+			t = time.Date(y, mo, d, h+1, 0, 0, 0, time.UTC)
+			continue
+		}
+		if nmi != mi {
+			t = time.Date(y, mo, d, h, nmi, 0, 0, time.UTC)
+			continue
+		}
+		ns, ok := after(r.sets[second], s)
+		if !ok {
+			t = time.Date(y, mo, d, h, mi+1, 0, 0, time.UTC)
+			continue
+		}
+		return time.Date(y, mo, d, h, mi, ns, 0, time.UTC)
+	}
+	return time.Time{}
 }

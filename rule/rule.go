@@ -10,6 +10,11 @@
 // As in crontab, when both day of month and day of week are restricted a
 // day matches if either does. Temporal ANDs the fields of one calendar
 // spec, so such a rule becomes two specs whose union is the rule.
+//
+// On the days clocks change, a fixed-time rule (no "*" starting its
+// second, minute or hour field, as in cronie) fires once for each local
+// time it names, and other rules follow real time: see Rule.Next, and
+// Rule.Spec for how Temporal is made to agree.
 package rule
 
 import (
@@ -21,8 +26,6 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
-
-	"github.com/schetask/schetask/tasktype"
 )
 
 // ErrInvalid is wrapped by every parse error.
@@ -66,6 +69,9 @@ type Rule struct {
 	// sets holds each field's allowed values; dow uses 0-6.
 	sets             [6][]int
 	domStar, dowStar bool
+	// fixed marks a fixed-time rule, which keeps to the local clock on
+	// DST days (see Next).
+	fixed bool
 }
 
 // Parse parses a rule of 5 fields, or 6 with seconds first. A rule that
@@ -132,7 +138,13 @@ func parseFields(text string) (Rule, error) {
 	default:
 		return Rule{}, fmt.Errorf("%w %q: want 5 fields (min hour dom month dow) or 6 (sec min hour dom month dow), got %d", ErrInvalid, r.text, len(fields))
 	}
+	// As in cronie, a rule is fixed-time when none of its second, minute
+	// and hour fields starts with "*" ("*/10" counts as a star).
+	r.fixed = true
 	for k, f := range fields {
+		if fieldKind(k) <= hour && strings.HasPrefix(f, "*") {
+			r.fixed = false
+		}
 		set, star, err := parseField(fieldKind(k), f)
 		if err != nil {
 			return Rule{}, fmt.Errorf("%w %q: %s: %s", ErrInvalid, r.text, fieldDefs[k].name, err)
@@ -145,8 +157,24 @@ func parseFields(text string) (Rule, error) {
 			r.dowStar = star
 		}
 	}
+	// A rule firing more than maxFixedFiresPerHour times an hour follows
+	// real time: its fires in a DST window are too many to collapse.
+	if len(r.sets[second])*len(r.sets[minute]) > maxFixedFiresPerHour {
+		r.fixed = false
+	}
 	return r, nil
 }
+
+// maxFixedFiresPerHour is the most fires an hour a fixed-time rule may
+// have; DST windows are an hour or less, so at most this many fires are
+// moved or dropped at a transition.
+const maxFixedFiresPerHour = 60
+
+// FixedTime reports whether the rule is fixed-time: none of its second,
+// minute and hour fields starts with "*", and it fires at most 60 times an
+// hour. Such a rule fires once for each local time on DST days (see Next);
+// other rules follow real time.
+func (r Rule) FixedTime() bool { return r.fixed }
 
 // String returns the rule as written, trimmed.
 func (r Rule) String() string { return r.text }
@@ -232,37 +260,66 @@ func value(def fieldDef, s string) (int, error) {
 }
 
 // Calendars returns the Temporal calendar specs whose union is exactly the
-// rule's fire times: one, or two when day of month and day of week are
-// both restricted.
+// rule's fire times, read on the local clock: one, or two when day of
+// month and day of week are both restricted.
 func (r Rule) Calendars() []client.ScheduleCalendarSpec {
-	all := func(k fieldKind) []client.ScheduleRange {
-		hi := fieldDefs[k].max
-		if k == dow {
-			hi = 6
-		}
-		return []client.ScheduleRange{{Start: fieldDefs[k].min, End: hi, Step: 1}}
+	var out []client.ScheduleCalendarSpec
+	for _, c := range r.calendarSets() {
+		out = append(out, c.spec())
 	}
-	base := client.ScheduleCalendarSpec{
-		Second:     ranges(r.sets[second]),
-		Minute:     ranges(r.sets[minute]),
-		Hour:       ranges(r.sets[hour]),
-		DayOfMonth: ranges(r.sets[dom]),
-		Month:      ranges(r.sets[month]),
-		DayOfWeek:  ranges(r.sets[dow]),
+	return out
+}
+
+// calSet is a calendar spec as value sets: Temporal ANDs its fields.
+type calSet struct {
+	years   []int // nil: every year
+	sets    [6][]int
+	comment string
+}
+
+// fullSet is every value of field k (day of week 0-6).
+func fullSet(k fieldKind) []int {
+	hi := fieldDefs[k].max
+	if k == dow {
+		hi = 6
 	}
+	var out []int
+	for v := fieldDefs[k].min; v <= hi; v++ {
+		out = append(out, v)
+	}
+	return out
+}
+
+// calendarSets returns the calendars of Calendars as value sets.
+func (r Rule) calendarSets() []calSet {
+	base := calSet{sets: r.sets}
 	if r.domStar || r.dowStar {
 		if r.domStar {
-			base.DayOfMonth = all(dom)
+			base.sets[dom] = fullSet(dom)
 		}
 		if r.dowStar {
-			base.DayOfWeek = all(dow)
+			base.sets[dow] = fullSet(dow)
 		}
-		return []client.ScheduleCalendarSpec{base}
+		return []calSet{base}
 	}
 	byDay, byWeekday := base, base
-	byDay.DayOfWeek, byDay.Comment = all(dow), "day of month"
-	byWeekday.DayOfMonth, byWeekday.Comment = all(dom), "day of week"
-	return []client.ScheduleCalendarSpec{byDay, byWeekday}
+	byDay.sets[dow], byDay.comment = fullSet(dow), "day of month"
+	byWeekday.sets[dom], byWeekday.comment = fullSet(dom), "day of week"
+	return []calSet{byDay, byWeekday}
+}
+
+// spec is c as a Temporal calendar spec.
+func (c calSet) spec() client.ScheduleCalendarSpec {
+	return client.ScheduleCalendarSpec{
+		Second:     ranges(c.sets[second]),
+		Minute:     ranges(c.sets[minute]),
+		Hour:       ranges(c.sets[hour]),
+		DayOfMonth: ranges(c.sets[dom]),
+		Month:      ranges(c.sets[month]),
+		Year:       ranges(c.years),
+		DayOfWeek:  ranges(c.sets[dow]),
+		Comment:    c.comment,
+	}
 }
 
 // ranges compresses a sorted set into ranges: runs of consecutive values,
@@ -286,15 +343,6 @@ func ranges(set []int) []client.ScheduleRange {
 		i++
 	}
 	return out
-}
-
-// Spec returns the schedule spec of the rule in an IANA time zone or UTC
-// (not "Local", nor "": see tasktype.ValidateTimeZone).
-func (r Rule) Spec(timeZone string) (client.ScheduleSpec, error) {
-	if _, err := tasktype.ValidateTimeZone(timeZone); err != nil {
-		return client.ScheduleSpec{}, err
-	}
-	return client.ScheduleSpec{Calendars: r.Calendars(), TimeZoneName: timeZone}, nil
 }
 
 // Cron returns the rule in plain 6-field cron syntax (seconds first,

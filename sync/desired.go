@@ -50,7 +50,9 @@ func (s *Syncer) desiredSchedule(t tasktype.Task) (desired, error) {
 	if err != nil {
 		return desired{}, err
 	}
-	spec, err := r.Spec(t.TimeZone)
+	// The spec of a fixed-time rule carries the next DST transitions, so
+	// it changes (and the schedule is updated) a day after each passes.
+	spec, err := r.Spec(t.TimeZone, s.now())
 	if err != nil {
 		return desired{}, err
 	}
@@ -66,10 +68,17 @@ func (s *Syncer) desiredSchedule(t tasktype.Task) (desired, error) {
 	if limit <= 0 {
 		limit = s.cfg.MaxRunDuration
 	}
+	attempts := time.Duration(1)
+	if t.Retry.Max > 0 {
+		retry := t.Retry
+		in.Retry = &retry
+		attempts += time.Duration(retry.Max)
+	}
 	d := desired{
 		spec: spec, input: in, overlap: overlap, paused: t.Status != tasktype.StatusOn, taskName: t.Name,
-		// Past the exec backstop, the grace period and time for the hooks.
-		timeout: limit + s.cfg.KillGrace + 5*time.Minute,
+		// Past the exec backstop and the grace period of every attempt,
+		// the waits between them, and time for the hooks.
+		timeout: attempts*(limit+s.cfg.KillGrace) + t.Retry.Waits() + 5*time.Minute,
 	}
 	b, err := json.Marshal(struct {
 		Spec          client.ScheduleSpec
@@ -85,6 +94,14 @@ func (s *Syncer) desiredSchedule(t tasktype.Task) (desired, error) {
 	sum := sha256.Sum256(b)
 	d.hash = hex.EncodeToString(sum[:12])
 	return d, nil
+}
+
+// now reads the Syncer's clock.
+func (s *Syncer) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
 }
 
 // action is the schedule's workflow action for d.

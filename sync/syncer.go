@@ -41,6 +41,10 @@ type Syncer struct {
 	// AbandonedAfter is how long a run must have been open before sync
 	// asks Temporal whether its workflow still runs (ReconcileRuns).
 	AbandonedAfter time.Duration
+	// Now is the clock the specs are built at (time.Now when nil): the
+	// spec of a fixed-time rule changes a day after each DST transition
+	// passes (see rule.Rule.Spec).
+	Now func() time.Time
 }
 
 // Stats counts what one reconcile did to Temporal.

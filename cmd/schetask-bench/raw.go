@@ -33,7 +33,7 @@ func startRaw(ctx context.Context, c client.Client, workflowType, rule string, n
 	if err != nil {
 		return nil, err
 	}
-	spec, err := parsed.Spec("UTC")
+	spec, err := parsed.Spec("UTC", time.Now())
 	if err != nil {
 		return nil, err
 	}
