@@ -89,6 +89,19 @@ func (c *child) Stop() error {
 	return c.halt()
 }
 
+// Signal sends sig to the server's process group: SIGSTOP pauses the
+// server as a hung host would, SIGCONT resumes it (the fault tests).
+func (c *child) Signal(sig syscall.Signal) error {
+	cmd, _ := c.current()
+	if cmd == nil || cmd.Process == nil {
+		return fmt.Errorf("%s is not running", c.name)
+	}
+	if err := syscall.Kill(-cmd.Process.Pid, sig); err != nil {
+		return fmt.Errorf("signal %s: %w", c.name, err)
+	}
+	return nil
+}
+
 // halt stops the current process, leaving the server free to start again.
 func (c *child) halt() error {
 	cmd, done := c.current()
