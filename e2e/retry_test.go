@@ -195,3 +195,27 @@ func TestAKillStopsAFireWaitingToRetry(t *testing.T) {
 		return ""
 	})
 }
+
+// TestAttemptsAreTheFiresRunForTheOverlapPolicy: with skip, the fires that
+// come while a fire waits to retry are skipped, as while any run goes on;
+// the next fire after its last attempt runs.
+func TestAttemptsAreTheFiresRunForTheOverlapPolicy(t *testing.T) {
+	s := startSystem(t, true)
+	s.writeTask(t, "patient", failUntilAttempt(2))
+	s.insertTask(t, &testenv.TaskOpts{Name: "patient", Rule: "*/2 * * * * *", Overlap: tasktype.OverlapSkip,
+		Retry: &tasktype.Retry{Max: 1, Delay: 5 * time.Second, Backoff: 1}})
+	second := s.waitRun(t, "patient", 40*time.Second, "is a second attempt that ended", func(r tasktype.Run) bool {
+		return r.Attempt == 2 && r.EndTime != nil
+	})
+	// A fire after the fire's last attempt ended.
+	s.waitRun(t, "patient", 20*time.Second, "is a fire after the retried one", func(r tasktype.Run) bool {
+		return r.ScheduledTime.After(*second.EndTime)
+	})
+	s.exec(t, `UPDATE t_task_list SET task_status = 0 WHERE task_name = 'patient'`)
+	for _, r := range s.runs(t, "patient") {
+		if r.ScheduledTime.After(second.ScheduledTime) && r.ScheduledTime.Before(second.EndTime.Add(-time.Second)) {
+			t.Errorf("run #%d of the fire at %s started while the fire at %s was between attempts (until %s); skip should drop it",
+				r.ID, r.ScheduledTime, second.ScheduledTime, second.EndTime)
+		}
+	}
+}
