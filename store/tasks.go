@@ -68,7 +68,9 @@ func (s *Store) GetTask(ctx context.Context, name string) (tasktype.Task, error)
 	return t, nil
 }
 
-// UpsertTask inserts or replaces a task's settings (not its run bookkeeping).
+// UpsertTask inserts or replaces a task's settings (not its run
+// bookkeeping, nor learn_normal and slow_margin_seconds, which keep their
+// defaults or what the console set).
 func (s *Store) UpsertTask(ctx context.Context, t tasktype.Task) error {
 	_, err := s.pool.Exec(ctx, `
 		INSERT INTO t_task_list (task_name, rule, time_zone, timeout, timeout_action,
@@ -85,7 +87,7 @@ func (s *Store) UpsertTask(ctx context.Context, t tasktype.Task) error {
 			keep_runs = $18, keep_days = $19,
 			retry_max = $20, retry_delay_seconds = $21, retry_backoff = $22, retry_delay_max_seconds = $23,
 			retry_on = $24, retry_timed_out = $25, retry_lost = $26`,
-		taskArgs(t)...)
+		taskArgs(t)[:26]...)
 	if err != nil {
 		return fmt.Errorf("upsert task %q: %w", t.Name, err)
 	}
@@ -163,7 +165,8 @@ func (s *Store) TaskWebhook(ctx context.Context, name string) (TaskWebhook, erro
 // uniqueViolation is Postgres's SQLSTATE for a duplicate key.
 const uniqueViolation = "23505"
 
-// taskArgs are a task's settings in the column order of UpsertTask.
+// taskArgs are a task's settings in the column order of CreateTask
+// (UpsertTask takes the first 26).
 func taskArgs(t tasktype.Task) []any {
 	if t.Owners == nil {
 		t.Owners = []string{}
@@ -172,11 +175,15 @@ func taskArgs(t tasktype.Task) []any {
 		t.AlertChannels = []string{}
 	}
 	r := t.Retry.WithDefaults()
+	var slowMargin *int32
+	if t.SlowMargin != nil {
+		slowMargin = new(int32(*t.SlowMargin / time.Second))
+	}
 	return []any{t.Name, t.Rule, t.TimeZone, int32(t.Timeout / time.Second), t.TimeoutAction,
 		t.Status, t.Overlap, t.Owners, t.Description, t.AlertChannels, t.SlackChannel, t.WebhookURL, t.StatusNote,
 		t.RunAs, t.MemoryLimitMB, t.CPULimit, t.PidsLimit, t.KeepRuns, t.KeepDays,
 		r.Max, int32(r.Delay / time.Second), r.Backoff, int32(r.MaxDelay / time.Second), r.On,
-		r.TimedOut, r.Lost}
+		r.TimedOut, r.Lost, t.LearnNormal, slowMargin}
 }
 
 // CreateTask inserts a new task, or fails with ErrTaskExists.
@@ -186,9 +193,9 @@ func (s *Store) CreateTask(ctx context.Context, t tasktype.Task) error {
 			task_status, overlap_policy, owners, description, alert_channels, slack_channel, webhook_url, status_note,
 			run_as, memory_limit_mb, cpu_limit, pids_limit, keep_runs, keep_days,
 			retry_max, retry_delay_seconds, retry_backoff, retry_delay_max_seconds, retry_on,
-			retry_timed_out, retry_lost)
+			retry_timed_out, retry_lost, learn_normal, slow_margin_seconds)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
-			$20, $21, $22, $23, $24, $25, $26)`, taskArgs(t)...)
+			$20, $21, $22, $23, $24, $25, $26, $27, $28)`, taskArgs(t)...)
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == uniqueViolation {
 		return fmt.Errorf("create task %q: %w", t.Name, ErrTaskExists)
@@ -221,7 +228,7 @@ func (s *Store) UpdateTask(ctx context.Context, t tasktype.Task, version time.Ti
 				run_as = $14, memory_limit_mb = $15, cpu_limit = $16, pids_limit = $17,
 				keep_runs = $18, keep_days = $19,
 				retry_max = $20, retry_delay_seconds = $21, retry_backoff = $22, retry_delay_max_seconds = $23,
-				retry_on = $24, retry_timed_out = $25, retry_lost = $26
+				retry_on = $24, retry_timed_out = $25, retry_lost = $26, learn_normal = $27, slow_margin_seconds = $28
 			WHERE task_name = $1 RETURNING `+taskColumns, taskArgs(t)...))
 		return err
 	})

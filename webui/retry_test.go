@@ -13,10 +13,11 @@ import (
 	"github.com/schetask/schetask/webui"
 )
 
-// TestTaskRetryFieldsAndAFiresAttempts: the retry policy is read from the
-// form (a bad value comes back with its field's error and what was
-// typed; blanks take the defaults), shown again in the edit form, and a
-// run's page lists every attempt of its fire with the next one's due time.
+// TestTaskRetryFieldsAndAFiresAttempts: the retry policy and the
+// unusual-run settings are read from the form (a bad value comes back
+// with its field's error and what was typed; blanks take the defaults),
+// shown again in the edit form, and a run's page lists every attempt of
+// its fire with the next one's due time.
 func TestTaskRetryFieldsAndAFiresAttempts(t *testing.T) {
 	t.Parallel()
 	env := testenv.New(t)
@@ -46,6 +47,23 @@ func TestTaskRetryFieldsAndAFiresAttempts(t *testing.T) {
 	want := tasktype.Retry{Max: 3, Delay: time.Minute, Backoff: 1.5, MaxDelay: time.Hour, On: "1-99,137", Lost: true}
 	if err != nil || task.Retry != want {
 		t.Fatalf("saved retry %+v, %v; want %+v", task.Retry, err, want)
+	}
+	if task.LearnNormal || task.SlowMargin != nil {
+		t.Errorf("learn_normal unticked: saved %v, slow margin %v; want false and the default", task.LearnNormal, task.SlowMargin)
+	}
+	if code, body, _ := admin.do("POST", "/create", taskFormValues(admin, "/create", "name", "bad", "rule", "* * * * *",
+		"slow_margin_seconds", "0")); code != 422 || !strings.Contains(body, "a whole number of seconds from 1") {
+		t.Errorf("slow_margin_seconds=0: %d, want 422 with the field's error", code)
+	}
+	if code, body, _ := admin.do("POST", "/create", taskFormValues(admin, "/create", "name", "silver", "rule", "* * * * *",
+		"learn_normal", "1", "slow_margin_seconds", "90")); code != 303 {
+		t.Fatalf("create silver: %d\n%s", code, body)
+	}
+	if silver, err := env.Store.GetTask(ctx, "silver"); err != nil || !silver.LearnNormal || silver.SlowMargin == nil || *silver.SlowMargin != 90*time.Second {
+		t.Errorf("silver: learn_normal %v, slow margin %v, %v; want true and 90s", silver.LearnNormal, silver.SlowMargin, err)
+	}
+	if _, form, _ := admin.do("GET", "/create", nil); !strings.Contains(form, `name="learn_normal" value="1" checked`) {
+		t.Error("a new task's form does not start with learn_normal ticked, the database's default")
 	}
 	_, edit, _ := admin.do("GET", "/tasks/gold/edit", nil)
 	for field, value := range map[string]string{"retry_max": "3", "retry_delay_seconds": "60", "retry_backoff": "1.5", "retry_on": "1-99,137"} {

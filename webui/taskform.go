@@ -42,6 +42,10 @@ type taskForm struct {
 	// The retry policy as typed: waits in seconds, exit codes as ranges.
 	RetryMax, RetryDelay, RetryBackoff, RetryMaxDelay, RetryOn string
 	RetryTimedOut, RetryLost                                   bool
+	// LearnNormal and SlowMargin (seconds; blank = 60) are the unusual-run
+	// alerts' settings.
+	LearnNormal bool
+	SlowMargin  string
 	// Version is the task's updated_at (Unix µs) when the editor read it,
 	// and Base its settings then (JSON of taskSettings), to say what
 	// changed since when a save is refused as stale.
@@ -61,6 +65,7 @@ func formFromTask(t tasktype.Task) taskForm {
 		RetryMax: strconv.Itoa(t.Retry.Max), RetryDelay: strconv.Itoa(int(t.Retry.Delay / time.Second)),
 		RetryBackoff: strconv.FormatFloat(t.Retry.Backoff, 'f', -1, 64), RetryMaxDelay: strconv.Itoa(int(t.Retry.MaxDelay / time.Second)),
 		RetryOn: t.Retry.On, RetryTimedOut: t.Retry.TimedOut, RetryLost: t.Retry.Lost,
+		LearnNormal: t.LearnNormal, SlowMargin: optSeconds(t.SlowMargin),
 		Base: settingsJSON(t),
 	}
 }
@@ -81,6 +86,7 @@ func formFromRequest(c *fiber.Ctx) taskForm {
 		RetryBackoff: strings.TrimSpace(c.FormValue("retry_backoff")), RetryMaxDelay: strings.TrimSpace(c.FormValue("retry_delay_max_seconds")),
 		RetryOn:       strings.TrimSpace(c.FormValue("retry_on")),
 		RetryTimedOut: c.FormValue("retry_timed_out") != "", RetryLost: c.FormValue("retry_lost") != "",
+		LearnNormal: c.FormValue("learn_normal") != "", SlowMargin: strings.TrimSpace(c.FormValue("slow_margin_seconds")),
 	}
 	if args := c.Request().PostArgs(); args != nil {
 		for _, v := range args.PeekMulti("alert_channels") {
@@ -169,6 +175,14 @@ func (f *taskForm) task() (tasktype.Task, bool) {
 	t.KeepRuns = f.keep("keep_runs", f.KeepRuns)
 	t.KeepDays = f.keep("keep_days", f.KeepDays)
 	t.Retry = f.retry()
+	t.LearnNormal = f.LearnNormal
+	if f.SlowMargin != "" {
+		if n, err := strconv.Atoi(f.SlowMargin); err != nil || n <= 0 || n > maxSlowMargin {
+			f.Errors["slow_margin_seconds"] = fmt.Sprintf("a whole number of seconds from 1 to %d, or blank for 60", maxSlowMargin)
+		} else {
+			t.SlowMargin = new(time.Duration(n) * time.Second)
+		}
+	}
 	return t, len(f.Errors) == 0
 }
 
@@ -287,6 +301,17 @@ func parseLimit[T int64 | float64](text string, parse func(string) (T, error), l
 		return nil, err
 	}
 	return &v, nil
+}
+
+// maxSlowMargin bounds slow_margin_seconds as typed: a week.
+const maxSlowMargin = 7 * 24 * 3600
+
+// optSeconds prints an optional duration in whole seconds: blank when nil.
+func optSeconds(d *time.Duration) string {
+	if d == nil {
+		return ""
+	}
+	return strconv.Itoa(int(*d / time.Second))
 }
 
 // optInt and optFloat print an optional setting for the form: blank when nil.

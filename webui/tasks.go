@@ -47,10 +47,13 @@ type taskSettings struct {
 	RetryOn       string  `json:"retry_on,omitempty"`
 	RetryTimedOut bool    `json:"retry_timed_out,omitempty"`
 	RetryLost     bool    `json:"retry_lost,omitempty"`
+	// The unusual-run alerts: learn_normal, and the slow margin (absent = 60 s).
+	LearnNormal bool `json:"learn_normal"`
+	SlowMargin  *int `json:"slow_margin_seconds,omitempty"`
 }
 
 func settingsOf(t tasktype.Task) taskSettings {
-	return taskSettings{
+	s := taskSettings{
 		Rule: t.Rule, TimeZone: t.TimeZone, Timeout: int(t.Timeout / time.Second), TimeoutAction: string(t.TimeoutAction),
 		Status: int(t.Status), StatusNote: t.StatusNote, Overlap: string(t.Overlap), Owners: t.Owners,
 		AlertChannels: t.AlertChannels, SlackChannel: t.SlackChannel, WebhookURL: t.WebhookURL, Description: t.Description,
@@ -59,7 +62,12 @@ func settingsOf(t tasktype.Task) taskSettings {
 		RetryMax: t.Retry.Max, RetryDelay: int(t.Retry.Delay / time.Second), RetryBackoff: t.Retry.Backoff,
 		RetryMaxDelay: int(t.Retry.MaxDelay / time.Second), RetryOn: t.Retry.On,
 		RetryTimedOut: t.Retry.TimedOut, RetryLost: t.Retry.Lost,
+		LearnNormal: t.LearnNormal,
 	}
+	if t.SlowMargin != nil {
+		s.SlowMargin = new(int(*t.SlowMargin / time.Second))
+	}
+	return s
 }
 
 type taskFormData struct {
@@ -110,7 +118,7 @@ func (s *Server) renderTaskFormWith(c *fiber.Ctx, status int, isNew bool, f task
 func (s *Server) newTaskForm(c *fiber.Ctx) error {
 	return s.renderTaskForm(c, fiber.StatusOK, true, taskForm{
 		TimeZone: "UTC", Timeout: "600", TimeoutAction: string(tasktype.TimeoutKill),
-		Overlap: string(tasktype.OverlapSkip), Enabled: true,
+		Overlap: string(tasktype.OverlapSkip), Enabled: true, LearnNormal: true,
 	})
 }
 
