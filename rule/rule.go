@@ -345,6 +345,30 @@ func ranges(set []int) []client.ScheduleRange {
 	return out
 }
 
+// MinGap is a lower bound of the time between two consecutive fires: the
+// closest two values of the finest field with more than one (seconds,
+// then minutes, then hours, going round the clock), or a day when the
+// rule fires at most once a day. Days are not looked at: a day-level gap
+// is never shorter than a day.
+func (r Rule) MinGap() time.Duration {
+	for _, f := range []struct {
+		k    fieldKind
+		unit time.Duration
+		span int
+	}{{second, time.Second, 60}, {minute, time.Minute, 60}, {hour, time.Hour, 24}} {
+		set := r.sets[f.k]
+		if len(set) < 2 {
+			continue
+		}
+		gap := set[0] + f.span - set[len(set)-1] // round the clock
+		for i := 1; i < len(set); i++ {
+			gap = min(gap, set[i]-set[i-1])
+		}
+		return time.Duration(gap) * f.unit
+	}
+	return 24 * time.Hour
+}
+
 // Cron returns the rule in plain 6-field cron syntax (seconds first,
 // numbers only, day of week 0-6), for cron libraries that do not take
 // every spelling node-schedule does.

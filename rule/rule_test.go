@@ -332,3 +332,26 @@ func TestSpecRefusesTheHostsZone(t *testing.T) {
 		t.Errorf("Spec(UTC) = %+v, %v", s, err)
 	}
 }
+
+func TestMinGapIsTheClosestTwoFires(t *testing.T) {
+	for _, tt := range []struct {
+		rule string
+		want time.Duration
+	}{
+		{"*/2 * * * * *", 2 * time.Second},
+		{"0,50 * * * * *", 10 * time.Second}, // 50 → 0 round the minute
+		{"*/15 * * * *", 15 * time.Minute},
+		{"0 9,17 * * *", 8 * time.Hour},
+		{"0 0 23,1 * * *", 2 * time.Hour}, // 23 → 1 round the day
+		{"30 2 * * *", 24 * time.Hour},
+		{"0 0 1 * *", 24 * time.Hour},
+	} {
+		r, err := Parse(tt.rule)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := r.MinGap(); got != tt.want {
+			t.Errorf("%q: MinGap() = %s, want %s", tt.rule, got, tt.want)
+		}
+	}
+}

@@ -20,10 +20,13 @@ const specHashMemo = "schetask_spec_hash"
 
 // desired is the schedule a task should have.
 type desired struct {
-	spec     client.ScheduleSpec
-	input    workflows.RunTaskInput
-	overlap  enumspb.ScheduleOverlapPolicy
-	timeout  time.Duration // the workflow's execution timeout, a backstop
+	spec    client.ScheduleSpec
+	input   workflows.RunTaskInput
+	overlap enumspb.ScheduleOverlapPolicy
+	timeout time.Duration // the workflow's execution timeout, a backstop
+	// catchup is the schedule's catch-up window: the configured one, or
+	// less for a rule whose fires come closer together (catchupWindow).
+	catchup  time.Duration
 	paused   bool
 	hash     string
 	taskName string
@@ -75,7 +78,8 @@ func (s *Syncer) desiredSchedule(t tasktype.Task) (desired, error) {
 		attempts += time.Duration(retry.Max)
 	}
 	d := desired{
-		spec: spec, input: in, overlap: overlap, paused: t.Status != tasktype.StatusOn, taskName: t.Name,
+		catchup: catchupWindow(s.cfg.CatchupWindow, r),
+		spec:    spec, input: in, overlap: overlap, paused: t.Status != tasktype.StatusOn, taskName: t.Name,
 		// Past the exec backstop and the grace period of every attempt,
 		// the waits between them, and time for the hooks.
 		timeout: attempts*(limit+s.cfg.KillGrace) + t.Retry.Waits() + 5*time.Minute,
@@ -87,13 +91,26 @@ func (s *Syncer) desiredSchedule(t tasktype.Task) (desired, error) {
 		Timeout       time.Duration
 		CatchupWindow time.Duration
 		TaskQueue     string
-	}{d.spec, d.input, d.overlap, d.timeout, s.cfg.CatchupWindow, s.cfg.TaskQueue})
+	}{d.spec, d.input, d.overlap, d.timeout, d.catchup, s.cfg.TaskQueue})
 	if err != nil {
 		return desired{}, fmt.Errorf("hash spec: %w", err)
 	}
 	sum := sha256.Sum256(b)
 	d.hash = hex.EncodeToString(sum[:12])
 	return d, nil
+}
+
+// MinCatchupWindow is the shortest catch-up window Temporal takes.
+const MinCatchupWindow = 10 * time.Second
+
+// catchupWindow is the catch-up window of a rule's schedule: the
+// configured one, but no longer than the shortest gap between two of the
+// rule's fires (and not under Temporal's 10 s). After an outage Temporal
+// starts the oldest missed fire inside the window and the overlap policy
+// drops the rest; a window no longer than the gap holds at most one fire,
+// so what runs is the latest missed fire, never an older one.
+func catchupWindow(configured time.Duration, r rule.Rule) time.Duration {
+	return min(configured, max(MinCatchupWindow, r.MinGap()))
 }
 
 // now reads the Syncer's clock.

@@ -322,7 +322,7 @@ func (s *Syncer) reconcile(ctx context.Context, name string, t *tasktype.Task) (
 	case !exists:
 		_, err := s.client.ScheduleClient().Create(ctx, client.ScheduleOptions{
 			ID: s.scheduleID(name), Spec: d.spec, Action: s.action(d), Overlap: d.overlap,
-			CatchupWindow: s.cfg.CatchupWindow, Paused: d.paused, Note: pauseNote(*t),
+			CatchupWindow: d.catchup, Paused: d.paused, Note: pauseNote(*t),
 		})
 		if err != nil {
 			return stats, fmt.Errorf("create schedule of %q: %w", name, err)
@@ -334,7 +334,7 @@ func (s *Syncer) reconcile(ctx context.Context, name string, t *tasktype.Task) (
 			sched := in.Description.Schedule
 			sched.Spec = &d.spec
 			sched.Action = s.action(d)
-			sched.Policy = &client.SchedulePolicies{Overlap: d.overlap, CatchupWindow: s.cfg.CatchupWindow}
+			sched.Policy = &client.SchedulePolicies{Overlap: d.overlap, CatchupWindow: d.catchup}
 			return &client.ScheduleUpdate{Schedule: &sched}, nil
 		}})
 		if err != nil {

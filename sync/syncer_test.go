@@ -3,6 +3,7 @@ package tasksync_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -204,5 +205,47 @@ func TestReconcileAllRemovesSchedulesWhoseRowsVanishedWhileSyncWasDown(t *testin
 	})
 	if _, err := env.Temporal.ScheduleClient().GetHandle(ctx, env.Config.ScheduleIDPrefix+"keep").Describe(ctx); err != nil {
 		t.Errorf("schedule of keep: %v", err)
+	}
+}
+
+// TestTheCatchUpWindowHoldsAtMostTheLatestMissedFire: a schedule's
+// catch-up window is the configured one (a minute here) cut to the
+// shortest gap between the rule's fires, not under Temporal's 10 s, so
+// that after an outage Temporal's one catch-up run is the latest missed
+// fire, not an older one.
+func TestTheCatchUpWindowHoldsAtMostTheLatestMissedFire(t *testing.T) {
+	t.Parallel()
+	_, env := setup(t)
+	ctx := context.Background()
+	cfg := serviceconfig.Sync(env.Config)
+	cfg.CatchupWindow = time.Minute
+	s, err := tasksync.New(cfg, env.Store, env.Temporal, env.Logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, tt := range []struct {
+		rule string
+		want time.Duration
+	}{
+		{"*/2 * * * * *", tasksync.MinCatchupWindow},
+		{"*/15 * * * * *", 15 * time.Second},
+		{"0,40 * * * * *", 20 * time.Second},
+		{"* * * * *", time.Minute},
+		{"30 2 * * *", time.Minute},
+	} {
+		name := fmt.Sprintf("catchup%d", i)
+		if err := env.Store.UpsertTask(ctx, task(name, tt.rule, "UTC")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.ReconcileTask(ctx, name); err != nil {
+			t.Fatal(err)
+		}
+		d, err := env.Temporal.ScheduleClient().GetHandle(ctx, env.Config.ScheduleIDPrefix+name).Describe(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := d.Schedule.Policy.CatchupWindow; got != tt.want {
+			t.Errorf("%q: catch-up window %s, want %s", tt.rule, got, tt.want)
+		}
 	}
 }
