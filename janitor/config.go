@@ -13,6 +13,7 @@ const (
 	IntervalDefault  = time.Minute
 	BatchSizeDefault = 500
 	DayDefault       = 24 * time.Hour
+	DutyDefault      = 0.25
 )
 
 // Config is what a Janitor reads. New fills the zero fields that have
@@ -34,6 +35,11 @@ type Config struct {
 	// Day is how long a retention day is: 24 hours, shortened by tests
 	// that want keep_days to pass in seconds.
 	Day time.Duration
+	// Duty is the share of a pass's time spent deleting (0 < Duty ≤ 1):
+	// after each batch the janitor rests (1-Duty)/Duty times as long as
+	// the batch took, so a pass over a large backlog leaves Postgres's CPU
+	// to the runs' own writes. 1 never rests.
+	Duty float64
 }
 
 // WithDefaults returns c with its zero fields set to their defaults.
@@ -41,6 +47,7 @@ func (c Config) WithDefaults() Config {
 	c.Interval = cmp.Or(c.Interval, IntervalDefault)
 	c.BatchSize = cmp.Or(c.BatchSize, BatchSizeDefault)
 	c.Day = cmp.Or(c.Day, DayDefault)
+	c.Duty = cmp.Or(c.Duty, DutyDefault)
 	return c
 }
 
@@ -49,6 +56,9 @@ func (c Config) validate() error {
 	var errs []error
 	if c.TasksDir == "" || !filepath.IsAbs(c.TasksDir) {
 		errs = append(errs, fmt.Errorf("janitor config: TasksDir: must be an absolute path, got %q", c.TasksDir))
+	}
+	if !(c.Duty > 0 && c.Duty <= 1) {
+		errs = append(errs, fmt.Errorf("janitor config: Duty: must be in (0, 1], got %g", c.Duty))
 	}
 	for _, d := range []struct {
 		field string

@@ -109,6 +109,7 @@ func (j *Janitor) expireTask(ctx context.Context, name string, r tasktype.Retent
 	files := runFiles{layout: tasktype.Layout{Root: j.TasksDir}, logger: j.Logger, now: j.now()}
 	var errs []error
 	for ctx.Err() == nil {
+		batch := time.Now()
 		runs, alerts, err := j.Store.DeleteExpiredRuns(ctx, p)
 		if err != nil {
 			errs = append(errs, err)
@@ -116,6 +117,9 @@ func (j *Janitor) expireTask(ctx context.Context, name string, r tasktype.Retent
 		}
 		st.Runs += int64(len(runs))
 		st.Alerts += alerts
+		if len(runs) > 0 {
+			p.AfterID = runs[len(runs)-1].ID
+		}
 		for _, run := range runs {
 			if err := files.remove(run, st); err != nil {
 				errs = append(errs, err)
@@ -124,12 +128,27 @@ func (j *Janitor) expireTask(ctx context.Context, name string, r tasktype.Retent
 		if len(runs) < p.Limit {
 			break
 		}
+		j.rest(ctx, time.Since(batch))
 	}
 	st.Folders += files.removeEmptyFolders()
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("expire runs of %q: %w", name, err)
 	}
 	return nil
+}
+
+// rest waits after a batch that took took, so that deleting takes the
+// Duty share of the pass's time; it returns early when ctx ends.
+func (j *Janitor) rest(ctx context.Context, took time.Duration) {
+	if j.Duty >= 1 {
+		return
+	}
+	t := time.NewTimer(time.Duration(float64(took) * (1 - j.Duty) / j.Duty))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
 }
 
 // expireConsole deletes expired sessions and, when audit rows have a

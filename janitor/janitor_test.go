@@ -210,6 +210,8 @@ func TestNewRejectsABadConfig(t *testing.T) {
 		{desc: "negative keep_runs", cfg: janitor.Config{TasksDir: "/t", KeepRuns: -1}, want: "KeepRuns"},
 		{desc: "negative keep_days", cfg: janitor.Config{TasksDir: "/t", KeepDays: -1}, want: "KeepDays"},
 		{desc: "negative interval", cfg: janitor.Config{TasksDir: "/t", Interval: -time.Second}, want: "Interval"},
+		{desc: "negative duty", cfg: janitor.Config{TasksDir: "/t", Duty: -0.5}, want: "Duty"},
+		{desc: "duty past 1", cfg: janitor.Config{TasksDir: "/t", Duty: 1.5}, want: "Duty"},
 	} {
 		t.Run(tt.desc, func(t *testing.T) {
 			t.Parallel()

@@ -54,6 +54,10 @@ type ExpireRunsParams struct {
 	Before time.Time
 	// Limit is the most runs one call deletes.
 	Limit int
+	// AfterID skips the runs up to it: the last id the previous batch of
+	// the same pass deleted, so a batch does not walk again the index
+	// entries of the rows the batches before it deleted.
+	AfterID int64
 }
 
 // ExpiredRun is a run DeleteExpiredRuns deleted: what the janitor needs
@@ -92,7 +96,7 @@ func (s *Store) DeleteExpiredRuns(ctx context.Context, p ExpireRunsParams) ([]Ex
 			ORDER BY start_time DESC, id DESC LIMIT 1
 		), doomed AS (
 			SELECT id FROM t_task_exec_list
-			WHERE task_name = $1 AND status <> 'running' AND end_time IS NOT NULL
+			WHERE task_name = $1 AND id > $5 AND status <> 'running' AND end_time IS NOT NULL
 			  AND NOT (status = 'lost' AND end_time > now() - interval '`+lostRunReapWindow+`')
 			  AND id NOT IN (SELECT id FROM last_history)
 			  AND (($2::int > 0 AND (start_time, id) < (SELECT start_time, id FROM newest_kept))
@@ -106,7 +110,7 @@ func (s *Store) DeleteExpiredRuns(ctx context.Context, p ExpireRunsParams) ([]Ex
 			RETURNING id, task_name, task_version, log_path, history_path
 		)
 		SELECT id, task_name, task_version, log_path, history_path, (SELECT count(*) FROM alerts)
-		FROM runs ORDER BY id`, p.TaskName, p.KeepRuns, before, p.Limit)
+		FROM runs ORDER BY id`, p.TaskName, p.KeepRuns, before, p.Limit, p.AfterID)
 	if err != nil {
 		return nil, 0, fmt.Errorf("delete expired runs of %q: %w", p.TaskName, err)
 	}

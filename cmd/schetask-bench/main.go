@@ -16,6 +16,8 @@
 //   - alert latency (a failed run's end → its alert at a webhook);
 //   - the console's run list over 100,000 runs, first, deep and filtered
 //     pages, from 50 logged-in clients at a fixed offered rate, open loop;
+//   - a janitor pass over 1,000,000 expired runs, and the run inserts
+//     made meanwhile at a fixed rate against the same without it;
 //   - raw Temporal's same-second burst on the dev server's other stores
 //     (SQLite with its defaults, memory), the case for write-ahead.
 //
@@ -71,6 +73,9 @@ func main() {
 	flag.IntVar(&o.runListRate, "runlist-rate", 200, "requests per second offered, open loop, to each run list page")
 	flag.IntVar(&o.runListClients, "runlist-clients", 50, "logged-in clients the run list requests are spread over")
 	flag.DurationVar(&o.runListDuration, "runlist-duration", 20*time.Second, "how long each run list page is measured")
+	flag.IntVar(&o.janitorRows, "janitor-rows", 1000000, "how many expired runs one janitor pass deletes (0 skips)")
+	flag.IntVar(&o.janitorRate, "janitor-rate", 50, "run inserts per second, open loop, without and during the janitor pass")
+	flag.DurationVar(&o.janitorWindow, "janitor-window", 10*time.Second, "how long run inserts are timed without the janitor")
 	flag.IntVar(&o.storesBurst, "stores-burst", 100, "raw schedules due at one second on each other Temporal store (0 skips)")
 	flag.IntVar(&o.isolationRuns, "isolation-runs", 200, "how many /bin/true runs, bare and isolated, measure isolation's cost (0 skips)")
 	flag.StringVar(&o.temporalDB, "temporal-db", "file", "the dev server's store: file (as make run: SQLite, write-ahead) or memory (as the tests)")
@@ -139,6 +144,9 @@ type options struct {
 	runListRate        int
 	runListClients     int
 	runListDuration    time.Duration
+	janitorRows        int
+	janitorRate        int
+	janitorWindow      time.Duration
 	storesBurst        int
 	isolationRuns      int
 	temporalDB         string
@@ -147,7 +155,7 @@ type options struct {
 }
 
 // scenarioNames are the scenarios -only picks from.
-var scenarioNames = []string{"sync", "rules", "lateness", "burst", "capacity", "throughput", "alerts", "runlist", "stores", "isolation"}
+var scenarioNames = []string{"sync", "rules", "lateness", "burst", "capacity", "throughput", "alerts", "runlist", "janitor", "stores", "isolation"}
 
 // skipUnless turns off every scenario not in keep.
 func (o *options) skipUnless(keep map[string]bool) {
@@ -175,6 +183,9 @@ func (o *options) skipUnless(keep map[string]bool) {
 	if !keep["runlist"] {
 		o.runListRuns = 0
 	}
+	if !keep["janitor"] {
+		o.janitorRows = 0
+	}
 	if !keep["stores"] {
 		o.storesBurst = 0
 	}
@@ -194,6 +205,7 @@ type Report struct {
 	Sync       *SyncResult      `json:"sync,omitempty"`
 	Alerts     *AlertResult     `json:"alerts,omitempty"`
 	RunList    []RunListResult  `json:"run_list,omitempty"`
+	Janitor    *JanitorResult   `json:"janitor,omitempty"`
 	Stores     []StoreResult    `json:"temporal_stores,omitempty"`
 	Isolation  *IsolationResult `json:"isolation,omitempty"`
 	Checks     []Check          `json:"checks,omitempty"`
@@ -388,6 +400,15 @@ func run(ctx context.Context, logger *slog.Logger, o options) (Report, error) {
 		}
 		printRunList(r)
 		report.RunList = r
+	}
+	// After the run list, whose figures the expired runs would change.
+	if o.janitorRows > 0 && o.janitorRate > 0 {
+		r, err := janitorBench(ctx, st, cfg.TasksDir, o.janitorRows, o.janitorRate, o.janitorWindow)
+		if err != nil {
+			return report, fmt.Errorf("janitor: %w", err)
+		}
+		r.print()
+		report.Janitor = r
 	}
 	// Last: it starts servers of its own beside the stack.
 	if o.storesBurst > 0 {
