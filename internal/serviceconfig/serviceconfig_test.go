@@ -70,7 +70,7 @@ func TestEverySettingReachesItsService(t *testing.T) {
 	}{
 		{name: "tasksync.Config", cfg: serviceconfig.Sync(c)},
 		{name: "monitor.Config", cfg: serviceconfig.Monitor(c), defaults: []string{"monitor.Config.Lookback", "monitor.Config.Settle"}},
-		{name: "janitor.Config", cfg: serviceconfig.Janitor(c), defaults: []string{"janitor.Config.BatchSize", "janitor.Config.Day"}},
+		{name: "janitor.Config", cfg: serviceconfig.Janitor(c), defaults: []string{"janitor.Config.BatchSize", "janitor.Config.Day", "janitor.Config.Duty"}},
 		{name: "alert.Config", cfg: serviceconfig.Alert(c)},
 		{name: "notify.Config", cfg: serviceconfig.Notify(c)},
 		{name: "worker.Config", cfg: serviceconfig.Worker(c)},
