@@ -194,25 +194,29 @@ func (f *taskForm) retry() tasktype.Retry {
 	} else {
 		r.On = f.RetryOn // Validate names the error
 	}
-	whole := func(field, text string, unit time.Duration, into *time.Duration) {
+	// whole reads a whole number field; false when blank (the default)
+	// or wrong (the field's error is set).
+	whole := func(field, text string) (int, bool) {
 		if text == "" {
-			return // the default
+			return 0, false
 		}
 		n, err := strconv.Atoi(text)
 		if err != nil || n < 0 {
 			f.Errors[field] = fmt.Sprintf("%q is not a whole number", text)
-			return
+			return 0, false
 		}
-		*into = time.Duration(n) * unit
+		return n, true
 	}
-	var retries time.Duration
-	whole("retry_max", f.RetryMax, 1, &retries)
-	r.Max = int(retries)
-	whole("retry_delay", f.RetryDelay, time.Second, &r.Delay)
-	if f.RetryMaxDelay == "" {
-		r.MaxDelay = max(r.MaxDelay, r.Delay)
+	if n, ok := whole("retry_max", f.RetryMax); ok {
+		r.Max = n
 	}
-	whole("retry_delay_max", f.RetryMaxDelay, time.Second, &r.MaxDelay)
+	if n, ok := whole("retry_delay", f.RetryDelay); ok {
+		r.Delay = time.Duration(n) * time.Second
+		r.MaxDelay = max(r.MaxDelay, r.Delay) // the default cap is never under the wait
+	}
+	if n, ok := whole("retry_delay_max", f.RetryMaxDelay); ok {
+		r.MaxDelay = time.Duration(n) * time.Second
+	}
 	if f.RetryBackoff != "" {
 		x, err := strconv.ParseFloat(f.RetryBackoff, 64)
 		if err != nil {
