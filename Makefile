@@ -24,7 +24,12 @@ test: test-deps
 ## test-faults: the fault suite (e2e/faults_test.go): workers killed, Temporal
 ## down a minute, Postgres restarted mid-run, 1,000 tasks churned, overlaps
 test-faults: test-deps
-	$(GO) test -tags faults -run '^TestFault' -count=1 -v -timeout 30m ./e2e/
+	@mkdir -p .data; set -o pipefail; \
+	if ! $(GO) test -tags faults -run '^TestFault' -count=1 -v -timeout 30m ./e2e/ 2>&1 | tee .data/test-faults.log; then \
+		echo '--- what failed (the whole log: .data/test-faults.log):' >&2; \
+		grep -E -- '^\s*--- FAIL|^\s+[a-z_]+_test\.go:[0-9]+: |^panic:' .data/test-faults.log | grep -v 'level=' | tail -40 >&2; \
+		exit 1; \
+	fi
 
 ## bench: every figure with its n (bench-results/bench.json): what schetask
 ## adds to a run beside bare node and raw Temporal, bursts, sync, the console

@@ -20,7 +20,7 @@ const taskColumns = `task_name, rule, time_zone, timeout, timeout_action, task_s
 	run_as, memory_limit_mb, cpu_limit, pids_limit, keep_runs, keep_days,
 	learn_normal, slow_margin_seconds,
 	retry_max, retry_delay_seconds, retry_backoff, retry_delay_max_seconds, retry_on,
-	retry_timed_out, retry_lost`
+	retry_timed_out, retry_lost, params`
 
 func scanTask(row pgx.Row) (tasktype.Task, error) {
 	var t tasktype.Task
@@ -34,7 +34,7 @@ func scanTask(row pgx.Row) (tasktype.Task, error) {
 		&t.RunAs, &t.MemoryLimitMB, &t.CPULimit, &t.PidsLimit, &t.KeepRuns, &t.KeepDays,
 		&t.LearnNormal, &slowMargin,
 		&t.Retry.Max, &retryDelay, &t.Retry.Backoff, &retryMaxDelay, &t.Retry.On,
-		&t.Retry.TimedOut, &t.Retry.Lost)
+		&t.Retry.TimedOut, &t.Retry.Lost, &t.Params)
 	t.Retry.Delay, t.Retry.MaxDelay = time.Duration(retryDelay)*time.Second, time.Duration(retryMaxDelay)*time.Second
 	t.Timeout = time.Duration(timeout) * time.Second
 	if slowMargin != nil {
@@ -72,7 +72,8 @@ func (s *Store) GetTask(ctx context.Context, name string) (tasktype.Task, error)
 // bookkeeping, nor learn_normal and slow_margin_seconds, which keep their
 // defaults or what the console set).
 func (s *Store) UpsertTask(ctx context.Context, t tasktype.Task) error {
-	_, err := s.pool.Exec(ctx, `
+	err := s.taskTx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `
 		INSERT INTO t_task_list (task_name, rule, time_zone, timeout, timeout_action,
 			task_status, overlap_policy, owners, description, alert_channels, slack_channel, webhook_url, status_note,
 			run_as, memory_limit_mb, cpu_limit, pids_limit, keep_runs, keep_days,
@@ -87,7 +88,9 @@ func (s *Store) UpsertTask(ctx context.Context, t tasktype.Task) error {
 			keep_runs = $18, keep_days = $19,
 			retry_max = $20, retry_delay_seconds = $21, retry_backoff = $22, retry_delay_max_seconds = $23,
 			retry_on = $24, retry_timed_out = $25, retry_lost = $26`,
-		taskArgs(t)[:26]...)
+			taskArgs(t)[:26]...)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("upsert task %q: %w", t.Name, err)
 	}
@@ -96,7 +99,11 @@ func (s *Store) UpsertTask(ctx context.Context, t tasktype.Task) error {
 
 // DeleteTask deletes a task row; its runs stay in the history.
 func (s *Store) DeleteTask(ctx context.Context, name string) error {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM t_task_list WHERE task_name = $1`, name)
+	var tag pgconn.CommandTag
+	err := s.taskTx(ctx, func(tx pgx.Tx) (err error) {
+		tag, err = tx.Exec(ctx, `DELETE FROM t_task_list WHERE task_name = $1`, name)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("delete task %q: %w", name, err)
 	}
@@ -113,7 +120,11 @@ func (s *Store) SetTaskStatus(ctx context.Context, name string, status tasktype.
 
 // SetTaskStatusNote sets a task's task_status with a note saying why.
 func (s *Store) SetTaskStatusNote(ctx context.Context, name string, status tasktype.Status, note string) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE t_task_list SET task_status = $2, status_note = $3 WHERE task_name = $1`, name, status, note)
+	var tag pgconn.CommandTag
+	err := s.taskTx(ctx, func(tx pgx.Tx) (err error) {
+		tag, err = tx.Exec(ctx, `UPDATE t_task_list SET task_status = $2, status_note = $3 WHERE task_name = $1`, name, status, note)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("set status of task %q: %w", name, err)
 	}
@@ -179,23 +190,30 @@ func taskArgs(t tasktype.Task) []any {
 	if t.SlowMargin != nil {
 		slowMargin = new(int32(*t.SlowMargin / time.Second))
 	}
+	params := t.Params
+	if params == nil {
+		params = []tasktype.Param{}
+	}
 	return []any{t.Name, t.Rule, t.TimeZone, int32(t.Timeout / time.Second), t.TimeoutAction,
 		t.Status, t.Overlap, t.Owners, t.Description, t.AlertChannels, t.SlackChannel, t.WebhookURL, t.StatusNote,
 		t.RunAs, t.MemoryLimitMB, t.CPULimit, t.PidsLimit, t.KeepRuns, t.KeepDays,
 		r.Max, int32(r.Delay / time.Second), r.Backoff, int32(r.MaxDelay / time.Second), r.On,
-		r.TimedOut, r.Lost, t.LearnNormal, slowMargin}
+		r.TimedOut, r.Lost, t.LearnNormal, slowMargin, params}
 }
 
 // CreateTask inserts a new task, or fails with ErrTaskExists.
 func (s *Store) CreateTask(ctx context.Context, t tasktype.Task) error {
-	_, err := s.pool.Exec(ctx, `
+	err := s.taskTx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `
 		INSERT INTO t_task_list (task_name, rule, time_zone, timeout, timeout_action,
 			task_status, overlap_policy, owners, description, alert_channels, slack_channel, webhook_url, status_note,
 			run_as, memory_limit_mb, cpu_limit, pids_limit, keep_runs, keep_days,
 			retry_max, retry_delay_seconds, retry_backoff, retry_delay_max_seconds, retry_on,
-			retry_timed_out, retry_lost, learn_normal, slow_margin_seconds)
+			retry_timed_out, retry_lost, learn_normal, slow_margin_seconds, params)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
-			$20, $21, $22, $23, $24, $25, $26, $27, $28)`, taskArgs(t)...)
+			$20, $21, $22, $23, $24, $25, $26, $27, $28, $29)`, taskArgs(t)...)
+		return err
+	})
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == uniqueViolation {
 		return fmt.Errorf("create task %q: %w", t.Name, ErrTaskExists)
@@ -210,7 +228,7 @@ func (s *Store) CreateTask(ctx context.Context, t tasktype.Task) error {
 // version (its UpdatedAt when the editor read it); otherwise it fails with
 // ErrTaskChanged. It returns the task as it was before and after.
 func (s *Store) UpdateTask(ctx context.Context, t tasktype.Task, version time.Time) (before, after tasktype.Task, err error) {
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err = s.taskTx(ctx, func(tx pgx.Tx) error {
 		before, err = scanTask(tx.QueryRow(ctx, `SELECT `+taskColumns+` FROM t_task_list WHERE task_name = $1 FOR UPDATE`, t.Name))
 		if errors.Is(err, pgx.ErrNoRows) {
 			return ErrTaskNotFound
@@ -228,7 +246,8 @@ func (s *Store) UpdateTask(ctx context.Context, t tasktype.Task, version time.Ti
 				run_as = $14, memory_limit_mb = $15, cpu_limit = $16, pids_limit = $17,
 				keep_runs = $18, keep_days = $19,
 				retry_max = $20, retry_delay_seconds = $21, retry_backoff = $22, retry_delay_max_seconds = $23,
-				retry_on = $24, retry_timed_out = $25, retry_lost = $26, learn_normal = $27, slow_margin_seconds = $28
+				retry_on = $24, retry_timed_out = $25, retry_lost = $26, learn_normal = $27, slow_margin_seconds = $28,
+				params = $29
 			WHERE task_name = $1 RETURNING `+taskColumns, taskArgs(t)...))
 		return err
 	})

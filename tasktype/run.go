@@ -39,6 +39,10 @@ const (
 	// ExitOutOfMemory: the run passed its memory limit and the kernel
 	// killed it.
 	ExitOutOfMemory = 96
+	// ExitNotStarted: `schetask run --wait` could not start the run (it
+	// was refused, the task has no schedule, or the API did not answer).
+	// No run row records it.
+	ExitNotStarted = 97
 )
 
 // StderrHeadLines is how many stderr lines a run keeps in the database.

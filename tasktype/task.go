@@ -85,6 +85,8 @@ type Task struct {
 	SlowMargin *time.Duration
 	// Retry says whether and when a failed run of one fire is tried again.
 	Retry Retry
+	// Params are the parameters runs started by people may set.
+	Params []Param
 
 	LastStartTime   *time.Time
 	LastEndTime     *time.Time

@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/schetask/schetask/control"
+	"github.com/schetask/schetask/store"
 	"github.com/schetask/schetask/tasktype"
 	"github.com/schetask/schetask/workflows"
 )
@@ -80,10 +81,11 @@ func (s *Server) taskAction(c *fiber.Ctx) error {
 			msg = flash{flashWarning, fmt.Sprintf("Nothing changed: %s was already %s.", name, verb)}
 			break
 		}
-		if err := s.store.SetTaskStatusNote(ctx, name, status, note); err != nil {
+		// The database audits the change (the actor says who and what).
+		actx := store.WithActor(ctx, store.Actor{Name: u.Name, Action: action})
+		if err := s.store.SetTaskStatusNote(actx, name, status, note); err != nil {
 			return err
 		}
-		after = map[string]any{"task_status": status, "status_note": note}
 		switch {
 		case action == "resume" && wasOn:
 			msg = flash{flashOK, fmt.Sprintf("%s was already enabled; its note is cleared.", name)}

@@ -129,15 +129,12 @@ func (s *Server) createTask(c *fiber.Ctx) error {
 	if !ok {
 		return s.renderTaskForm(c, fiber.StatusUnprocessableEntity, true, f)
 	}
-	ctx := c.UserContext()
+	u, _ := c.Locals("user").(currentUser)
+	ctx := store.WithActor(c.UserContext(), store.Actor{Name: u.Name, Action: "create"})
 	if err := s.store.CreateTask(ctx, t); errors.Is(err, store.ErrTaskExists) {
 		f.Errors["name"] = "a task with this name exists already"
 		return s.renderTaskForm(c, fiber.StatusConflict, true, f)
 	} else if err != nil {
-		return err
-	}
-	u, _ := c.Locals("user").(currentUser)
-	if err := s.store.AddAudit(ctx, u.Name, "create", t.Name, nil, settingsOf(t)); err != nil {
 		return err
 	}
 	s.logger.Info("task created", slog.String("user", u.Name), slog.String("task", t.Name))
@@ -170,8 +167,9 @@ func (s *Server) updateTask(c *fiber.Ctx) error {
 	if err != nil {
 		return fiber.NewError(fiber.StatusBadRequest, "the form has no version; reload it")
 	}
-	ctx := c.UserContext()
-	before, after, err := s.store.UpdateTask(ctx, t, time.UnixMicro(micros))
+	u, _ := c.Locals("user").(currentUser)
+	ctx := store.WithActor(c.UserContext(), store.Actor{Name: u.Name, Action: "edit"})
+	_, _, err = s.store.UpdateTask(ctx, t, time.UnixMicro(micros))
 	if errors.Is(err, store.ErrTaskChanged) {
 		return s.refuseStaleEdit(c, f, t)
 	}
@@ -179,10 +177,6 @@ func (s *Server) updateTask(c *fiber.Ctx) error {
 		return fiber.NewError(fiber.StatusNotFound, "no such task")
 	}
 	if err != nil {
-		return err
-	}
-	u, _ := c.Locals("user").(currentUser)
-	if err := s.store.AddAudit(ctx, u.Name, "edit", t.Name, settingsOf(before), settingsOf(after)); err != nil {
 		return err
 	}
 	s.logger.Info("task edited", slog.String("user", u.Name), slog.String("task", t.Name))
@@ -247,12 +241,9 @@ func (s *Server) deleteTask(c *fiber.Ctx) error {
 	if c.FormValue("confirm") != t.Name {
 		return fiber.NewError(fiber.StatusBadRequest, "not deleted: type the task's name to confirm")
 	}
-	ctx := c.UserContext()
-	if err := s.store.DeleteTask(ctx, t.Name); err != nil && !errors.Is(err, store.ErrTaskNotFound) {
-		return err
-	}
 	u, _ := c.Locals("user").(currentUser)
-	if err := s.store.AddAudit(ctx, u.Name, "delete", t.Name, settingsOf(t), nil); err != nil {
+	ctx := store.WithActor(c.UserContext(), store.Actor{Name: u.Name, Action: "delete"})
+	if err := s.store.DeleteTask(ctx, t.Name); err != nil && !errors.Is(err, store.ErrTaskNotFound) {
 		return err
 	}
 	s.logger.Info("task deleted", slog.String("user", u.Name), slog.String("task", t.Name))
