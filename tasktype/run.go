@@ -84,6 +84,11 @@ type Run struct {
 	// RetryAt, on an ended run, is when its fire's next attempt is due,
 	// while the fire waits for it.
 	RetryAt *time.Time
+	// Params are the parameter values the run got (defaults filled in);
+	// nil for a task that declares none.
+	Params map[string]string
+	// BackfillID is the backfill that started the run, if one did.
+	BackfillID *int64
 }
 
 // Usage is what a run consumed: from its cgroup, or from wait4's rusage
