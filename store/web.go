@@ -406,7 +406,8 @@ func (s *Store) DeleteExpiredSessions(ctx context.Context) (int64, error) {
 	return tag.RowsAffected(), nil
 }
 
-// AuditEntry is one change made through the console (t_audit).
+// AuditEntry is one audited change (t_audit): made through the console
+// or the API, or, for task settings, by any path, SQL included.
 type AuditEntry struct {
 	ID       int64
 	At       time.Time
@@ -415,6 +416,9 @@ type AuditEntry struct {
 	TaskName string
 	Before   map[string]any
 	After    map[string]any
+	// DBRole is the SQL role that made the change, on the entries the
+	// database wrote itself (changes of t_task_list); "" on others.
+	DBRole string
 }
 
 // AddAudit records a change: who, what, on which task, before and after.
@@ -428,14 +432,14 @@ func (s *Store) AddAudit(ctx context.Context, username, action, taskName string,
 
 // TaskAudit returns the changes made to a task, newest first.
 func (s *Store) TaskAudit(ctx context.Context, taskName string, limit int) ([]AuditEntry, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, at, username, action, coalesce(task_name, ''), before, after
+	rows, err := s.pool.Query(ctx, `SELECT id, at, username, action, coalesce(task_name, ''), before, after, coalesce(db_role, '')
 		FROM t_audit WHERE task_name = $1 ORDER BY id DESC LIMIT $2`, taskName, limit)
 	if err != nil {
 		return nil, fmt.Errorf("audit of %q: %w", taskName, err)
 	}
 	entries, err := collect(rows, func(row pgx.Row) (AuditEntry, error) {
 		var e AuditEntry
-		err := row.Scan(&e.ID, &e.At, &e.Username, &e.Action, &e.TaskName, &e.Before, &e.After)
+		err := row.Scan(&e.ID, &e.At, &e.Username, &e.Action, &e.TaskName, &e.Before, &e.After, &e.DBRole)
 		return e, err
 	})
 	if err != nil {
@@ -446,14 +450,14 @@ func (s *Store) TaskAudit(ctx context.Context, taskName string, limit int) ([]Au
 
 // UserAudit returns the changes made to console users, newest first.
 func (s *Store) UserAudit(ctx context.Context, limit int) ([]AuditEntry, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, at, username, action, coalesce(task_name, ''), before, after
+	rows, err := s.pool.Query(ctx, `SELECT id, at, username, action, coalesce(task_name, ''), before, after, coalesce(db_role, '')
 		FROM t_audit WHERE action LIKE 'user.%' ORDER BY id DESC LIMIT $1`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("user audit: %w", err)
 	}
 	entries, err := collect(rows, func(row pgx.Row) (AuditEntry, error) {
 		var e AuditEntry
-		err := row.Scan(&e.ID, &e.At, &e.Username, &e.Action, &e.TaskName, &e.Before, &e.After)
+		err := row.Scan(&e.ID, &e.At, &e.Username, &e.Action, &e.TaskName, &e.Before, &e.After, &e.DBRole)
 		return e, err
 	})
 	if err != nil {

@@ -150,7 +150,7 @@ func TestTaskFormIsolationFields(t *testing.T) {
 		"<td>cpu_limit</td><td><code>0.5</code></td><td><code>2</code></td>",
 		"<td>memory_limit_mb</td><td><code>512</code></td><td><code>—</code></td>",
 		"<td>pids_limit</td><td><code>64</code></td><td><code>0</code></td>",
-		"<td>run_as</td><td><code>&#34;batch_2&#34;</code></td><td><code>—</code></td>",
+		"<td>run_as</td><td><code>&#34;batch_2&#34;</code></td><td><code>&#34;&#34;</code></td>",
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("task page lacks the audit row %q", want)
