@@ -35,6 +35,9 @@ type ExecTaskInput struct {
 	TimeZone      string
 	// Attempt numbers the run among its fire's attempts (0 means 1).
 	Attempt int
+	// Params are the run's parameter values (StartRunResult.Params); each
+	// reaches the process as SCHETASK_PARAM_<NAME>.
+	Params map[string]string `json:",omitempty"`
 }
 
 // ExecTaskResult is how the task's process ended.

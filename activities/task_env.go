@@ -1,12 +1,15 @@
 package activities
 
 import (
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/schetask/schetask/sandbox"
 	"github.com/schetask/schetask/taskhelper"
+	"github.com/schetask/schetask/tasktype"
 )
 
 // baseEnv are the worker variables every task gets; nothing else of the
@@ -16,7 +19,9 @@ var baseEnv = []string{"PATH", "LANG", "LC_ALL"}
 
 // taskEnv builds a task's environment from scratch; socket is the run's
 // task helper socket ("" when off), tmp its private folder (TMPDIR and
-// HOME), acct the user it runs as (nil: the worker's).
+// HOME), acct the user it runs as (nil: the worker's). The run's
+// parameter values come last, as SCHETASK_PARAM_<NAME>, verbatim: the
+// environment is handed to exec, never to a shell.
 func (a *Activities) taskEnv(in ExecTaskInput, dir, logPath, socket, tmp string, acct *sandbox.Account) []string {
 	env := []string{"TMPDIR=" + tmp, "HOME=" + tmp}
 	if acct != nil {
@@ -45,7 +50,7 @@ func (a *Activities) taskEnv(in ExecTaskInput, dir, logPath, socket, tmp string,
 	if tz == "" {
 		tz = "UTC"
 	}
-	return append(env,
+	env = append(env,
 		"TZ="+tz,
 		"SCHETASK_TASK_NAME="+in.TaskName,
 		"SCHETASK_TASK_DIR="+dir,
@@ -57,4 +62,15 @@ func (a *Activities) taskEnv(in ExecTaskInput, dir, logPath, socket, tmp string,
 		"SCHETASK_SCHEDULED_TIME="+in.ScheduledTime.UTC().Format(time.RFC3339),
 		"SCHETASK_ATTEMPT="+strconv.Itoa(max(in.Attempt, 1)),
 	)
+	return append(env, paramEnv(in.Params)...)
+}
+
+// paramEnv is the environment of a run's parameter values, by name.
+func paramEnv(values map[string]string) []string {
+	names := slices.Sorted(maps.Keys(values))
+	declared := make([]tasktype.Param, len(names))
+	for i, n := range names {
+		declared[i] = tasktype.Param{Name: n}
+	}
+	return tasktype.ParamEnv(declared, values)
 }

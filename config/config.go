@@ -153,6 +153,13 @@ type Config struct {
 	// OIDC is single sign-on with an OpenID Connect provider; on when
 	// its issuer is set.
 	OIDC OIDCConfig
+	// APIRate is how many requests one API token may make a minute
+	// (SCHETASK_API_RATE, default 600); more are answered 429.
+	APIRate int
+	// BackfillMax is the most fires one backfill may start
+	// (SCHETASK_BACKFILL_MAX, default 1000); a longer range is refused
+	// with its count.
+	BackfillMax int
 	// PublishTargets are the roots tasks publish to, as name=/folder pairs
 	// (SCHETASK_PUBLISH_TARGETS, e.g. "pre=/resources/pre,prod=/resources/autostatic").
 	PublishTargets string

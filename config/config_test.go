@@ -108,3 +108,35 @@ func TestSecretsComeFromEnvOrFileAndAreNeverPrinted(t *testing.T) {
 		}
 	}
 }
+
+func TestAPISettings(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name              string
+		env               map[string]string
+		wantRate, wantMax int
+		wantErr           string
+	}{
+		{name: "defaults", wantRate: 600, wantMax: 1000},
+		{name: "set", env: map[string]string{"SCHETASK_API_RATE": "30", "SCHETASK_BACKFILL_MAX": "24"}, wantRate: 30, wantMax: 24},
+		{name: "zero rate", env: map[string]string{"SCHETASK_API_RATE": "0"}, wantErr: `SCHETASK_API_RATE: "0" is not a positive whole number`},
+		{name: "bad cap", env: map[string]string{"SCHETASK_BACKFILL_MAX": "lots"}, wantErr: `SCHETASK_BACKFILL_MAX: "lots" is not a positive whole number`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, err := Load(func(k string) string { return tt.env[k] })
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.APIRate != tt.wantRate || c.BackfillMax != tt.wantMax {
+				t.Errorf("APIRate %d, BackfillMax %d; want %d, %d", c.APIRate, c.BackfillMax, tt.wantRate, tt.wantMax)
+			}
+		})
+	}
+}

@@ -9,7 +9,8 @@ import (
 
 // loadConsole reads the console's settings: where it listens, its public
 // URL (http://<listen address> unless set), the first admin's password,
-// session lifetimes and single sign-on.
+// session lifetimes, single sign-on, and the API's rate limit and
+// backfill cap.
 func loadConsole(r *reader, c *Config) {
 	c.ListenAddr = r.str("SCHETASK_LISTEN", "127.0.0.1:8080")
 	c.ConsoleURL = strings.TrimRight(r.str("SCHETASK_CONSOLE_URL", "http://"+c.ListenAddr), "/")
@@ -26,6 +27,8 @@ func loadConsole(r *reader, c *Config) {
 		DefaultRole:  r.str("SCHETASK_OIDC_DEFAULT_ROLE", ""),
 		Only:         r.boolean("SCHETASK_OIDC_ONLY", false),
 	}
+	c.APIRate = r.count("SCHETASK_API_RATE", 600)
+	c.BackfillMax = r.count("SCHETASK_BACKFILL_MAX", 1000)
 	r.positive("SCHETASK_SESSION_IDLE", c.SessionIdle)
 	r.positive("SCHETASK_SESSION_MAX_AGE", c.SessionMaxAge)
 	if c.SessionMaxAge < c.SessionIdle {

@@ -12,7 +12,8 @@ import (
 // 013's t_task_list_audit). A change made without one, such as SQL typed
 // by hand, is recorded with its SQL role and statement.
 type Actor struct {
-	// Name is who: a console user, or "token:<name> (<user>)" for the API.
+	// Name is who: a console user ("alice"), or for the API the token's
+	// user and name ("alice (token deploy)").
 	Name string
 	// Action is what: create, edit, delete, pause, resume, apply.
 	Action string

@@ -55,12 +55,20 @@ type StartRunParams struct {
 	// Attempt numbers the run among the attempts of its fire (1 for the
 	// first; 0 means 1).
 	Attempt int
+	// Params are the parameter values the run gets, recorded on its row;
+	// nil (NULL) for a task that declares none.
+	Params map[string]string
 }
 
 // StartRun is the database half of a run's start hook: it inserts the
-// run's row with a version unique for the task, and sets the task's
-// last_start_time and task_version. Called again for the same workflow run
-// and attempt it returns the row it made the first time.
+// run's row with a version unique for the task and its parameter values,
+// and sets the task's last_start_time and task_version. The row is marked
+// with the backfill that started it: the newest backfill of the task,
+// requested before now, whose range holds the scheduled time and which
+// was requested after that time (a fire of the past started on request,
+// not by the schedule when it came); a retry attempt keeps its fire's
+// mark. Called again for the same workflow run and attempt it returns the
+// row it made the first time.
 func (s *Store) StartRun(ctx context.Context, p StartRunParams) (tasktype.Run, error) {
 	var run tasktype.Run
 	p.Attempt = max(p.Attempt, 1)
@@ -86,11 +94,19 @@ func (s *Store) StartRun(ctx context.Context, p StartRunParams) (tasktype.Run, e
 				}
 			}
 			r, err = scanRun(tx.QueryRow(ctx, `
-				INSERT INTO t_task_exec_list (task_name, task_version, workflow_id, run_id, scheduled_time, log_path, attempt)
-				VALUES ($1, $2, $3, $4, $5, $6, $7)
+				INSERT INTO t_task_exec_list (task_name, task_version, workflow_id, run_id, scheduled_time, log_path, attempt,
+					params, backfill_id)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, CASE WHEN $7 > 1 THEN
+					(SELECT backfill_id FROM t_task_exec_list WHERE workflow_id = $3 AND run_id = $4 AND attempt = 1)
+				ELSE
+					(SELECT id FROM t_task_backfill b WHERE b.task_name = $1
+						AND $5 BETWEEN b.start_time AND b.end_time
+						AND b.requested_at > $5 AND b.requested_at <= now()
+						ORDER BY b.requested_at DESC, b.id DESC LIMIT 1)
+				END)
 				ON CONFLICT (task_name, task_version) DO NOTHING
 				RETURNING `+runColumns,
-				p.TaskName, version, p.WorkflowID, p.RunID, p.ScheduledTime, logPath, p.Attempt))
+				p.TaskName, version, p.WorkflowID, p.RunID, p.ScheduledTime, logPath, p.Attempt, p.Params))
 			if errors.Is(err, pgx.ErrNoRows) {
 				continue
 			}

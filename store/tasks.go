@@ -37,6 +37,9 @@ func scanTask(row pgx.Row) (tasktype.Task, error) {
 		&t.Retry.TimedOut, &t.Retry.Lost, &t.Params)
 	t.Retry.Delay, t.Retry.MaxDelay = time.Duration(retryDelay)*time.Second, time.Duration(retryMaxDelay)*time.Second
 	t.Timeout = time.Duration(timeout) * time.Second
+	if len(t.Params) == 0 {
+		t.Params = nil // '[]' declares none, as nil does
+	}
 	if slowMargin != nil {
 		t.SlowMargin = new(time.Duration(*slowMargin) * time.Second)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/schetask/schetask/internal/serviceconfig"
 	"github.com/schetask/schetask/internal/testenv"
 	"github.com/schetask/schetask/store"
+	"github.com/schetask/schetask/taskdef"
 	"github.com/schetask/schetask/tasktype"
 	"github.com/schetask/schetask/webui"
 )
@@ -361,5 +362,42 @@ func TestAlertWithNoChannelIsNotShownAsSent(t *testing.T) {
 		if strings.Contains(row, "<td>yes") || !strings.Contains(row, "<td>not sent: no channel configured</td>") {
 			t.Errorf("%s alert row: %q, want it not sent for want of a channel", path, row)
 		}
+	}
+}
+
+// TestTaskFormDeclaresParameters: the form's params field, one parameter
+// a line, saves the task's declared parameters and shows them again on
+// edit; a bad declaration comes back with the message task files get.
+func TestTaskFormDeclaresParameters(t *testing.T) {
+	t.Parallel()
+	env := testenv.New(t)
+	ctx := context.Background()
+	admin := loggedIn(t, env, "ada", webui.RoleAdmin)
+
+	text := "DAY required default=2026-01-01 pattern=[0-9-]+\r\nMODE default=\"full run\""
+	if code, body, _ := admin.do("POST", "/create", taskFormValues(admin, "/create", "name", "gold", "rule", "0 9 * * *", "params", text)); code != 303 {
+		t.Fatalf("create with params: %d\n%s", code, body)
+	}
+	want := []tasktype.Param{{Name: "DAY", Required: true, Default: "2026-01-01", Pattern: "[0-9-]+"}, {Name: "MODE", Default: "full run"}}
+	got, err := env.Store.GetTask(ctx, "gold")
+	if err != nil || fmt.Sprint(got.Params) != fmt.Sprint(want) {
+		t.Fatalf("saved params: %+v, %v; want %+v", got.Params, err, want)
+	}
+	if code, body, _ := admin.do("GET", "/tasks/gold/edit", nil); code != 200 ||
+		!strings.Contains(html.UnescapeString(body), "DAY required default=2026-01-01 pattern=[0-9-]+\nMODE default=\"full run\"") {
+		t.Errorf("the edit form does not show the params: %d", code)
+	}
+
+	_, defErrs := taskdef.Definition{Name: "bad", Rule: "0 9 * * *", Params: []tasktype.Param{{Name: "DAY", Default: "x", Pattern: "[0-9]+"}}}.Task()
+	code, body, _ := admin.do("POST", "/create", taskFormValues(admin, "/create", "name", "bad", "rule", "0 9 * * *", "params", "DAY default=x pattern=[0-9]+"))
+	if code != 422 || defErrs["params"] == "" || !strings.Contains(html.UnescapeString(body), defErrs["params"]) {
+		t.Errorf("a default that breaks its pattern: %d, want 422 saying %q", code, defErrs["params"])
+	}
+	code, body, _ = admin.do("POST", "/create", taskFormValues(admin, "/create", "name", "bad", "rule", "0 9 * * *", "params", "DAY\nMODE frob"))
+	if code != 422 || !strings.Contains(html.UnescapeString(body), `line 2: parameter "MODE": unknown word "frob"`) {
+		t.Errorf("a line that is not a parameter: %d, want 422 naming line 2", code)
+	}
+	if _, err := env.Store.GetTask(ctx, "bad"); err == nil {
+		t.Error("a task with bad params was created")
 	}
 }

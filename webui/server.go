@@ -1,8 +1,10 @@
 // Package webui is the Fiber console: log in, tasks, runs and their alerts,
-// and the users. Every page but the login page, the health check and
-// single sign-on needs a session; every state change carries a CSRF token;
-// sessions live in Postgres, are checked against their user on every
-// request, and are stored only at a successful login.
+// the users and their API tokens, and the REST API under /api/v1 (api.go).
+// Every page but the login page, the health check and single sign-on
+// needs a session; every state change carries a CSRF token; sessions live
+// in Postgres, are checked against their user on every request, and are
+// stored only at a successful login. The API takes bearer tokens instead,
+// never a session or a cookie.
 package webui
 
 import (
@@ -67,6 +69,12 @@ type Options struct {
 	// Retention is the global keep_runs and keep_days, which the task
 	// page shows for tasks that set none.
 	Retention tasktype.Retention
+	// APIRate is how many requests an API token may make a minute
+	// (SCHETASK_API_RATE; 600 when zero).
+	APIRate int
+	// BackfillMax is the most fires one backfill may start
+	// (SCHETASK_BACKFILL_MAX; 1000 when zero).
+	BackfillMax int
 }
 
 // Server is the console's HTTP server.
@@ -84,6 +92,8 @@ type Server struct {
 	stop chan struct{}
 	// tails counts the open live log tails (stream.go).
 	tails tailCounts
+	// apiDoc is the API's OpenAPI document (api.go), made at start.
+	apiDoc []byte
 }
 
 // New builds the console.
@@ -96,6 +106,12 @@ func New(st *store.Store, logger *slog.Logger, opts Options) (*Server, error) {
 	}
 	if opts.SessionMaxAge <= 0 {
 		opts.SessionMaxAge = 7 * 24 * time.Hour
+	}
+	if opts.APIRate <= 0 {
+		opts.APIRate = defaultAPIRate
+	}
+	if opts.BackfillMax <= 0 {
+		opts.BackfillMax = defaultBackfillMax
 	}
 	// Bad single sign-on settings stop the start rather than every sign-in.
 	if err := CheckOIDC(opts.OIDC); err != nil {
@@ -157,6 +173,12 @@ func New(st *store.Store, logger *slog.Logger, opts Options) (*Server, error) {
 	s.app.Get("/healthz", s.health)
 	s.app.Get("/static/app.css", staticFile("css", appCSS))
 	s.app.Get("/static/app.js", staticFile("js", appJS))
+	// The API authenticates with tokens, not sessions: it is mounted
+	// before the session and CSRF middlewares and answers every path
+	// under its prefix itself.
+	if err := s.mountAPI(); err != nil {
+		return nil, err
+	}
 	s.app.Use(s.requireLogin)
 	s.app.Use(csrf.New(csrf.Config{
 		Next: s.skipCSRF, Session: s.sessions, SessionKey: csrfSessionKey, Extractor: csrfFromFormOrHeader, CookieName: csrfCookie,
@@ -186,6 +208,7 @@ func New(st *store.Store, logger *slog.Logger, opts Options) (*Server, error) {
 	s.app.Get("/runs/:id<int>/file", s.filePage)
 	s.app.Post("/tasks/:name/:action", requireRole(RoleOperator), s.taskAction)
 	s.mountUsers()
+	s.mountTokens()
 	s.mountOIDC()
 	return s, nil
 }

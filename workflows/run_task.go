@@ -43,6 +43,10 @@ type RunTaskInput struct {
 	// Retry is the task's retry policy; nil retries nothing (and keeps the
 	// input of tasks without retries as it was before retries existed).
 	Retry *tasktype.Retry `json:",omitempty"`
+	// Params are the parameter values a person started the run with
+	// (control.RunWithParams); nil for the schedule's fires, which take
+	// the declared defaults. Every attempt of the fire gets them.
+	Params map[string]string `json:",omitempty"`
 }
 
 // RunTaskResult is how the run ended: its last attempt.
@@ -136,13 +140,17 @@ func runAttempt(ctx workflow.Context, in RunTaskInput, attempt int, retry taskty
 	var started activities.StartRunResult
 	if err := workflow.ExecuteLocalActivity(hookCtx, a.StartRun, activities.StartRunInput{
 		TaskName: in.TaskName, WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID,
-		ScheduledTime: scheduled, TimeZone: in.TimeZone, Attempt: attempt,
+		ScheduledTime: scheduled, TimeZone: in.TimeZone, Attempt: attempt, Params: in.Params,
 	}).Get(ctx, &started); err != nil {
 		return RunTaskResult{}, false, fmt.Errorf("start hook: %w", err)
 	}
 	finish := activities.FinishRunInput{TaskName: in.TaskName, RunID: started.RunID, Version: started.Version}
 	if started.Problem != "" {
-		finish.Status, finish.ExitCode, finish.Error = tasktype.RunFailed, tasktype.ExitNoEntrypoint, started.Problem
+		code := tasktype.ExitNoEntrypoint
+		if started.ProblemExitCode != 0 {
+			code = started.ProblemExitCode
+		}
+		finish.Status, finish.ExitCode, finish.Error = tasktype.RunFailed, code, started.Problem
 	} else {
 		finish.Archive = true
 		execRun(ctx, in, started, &finish)
@@ -189,7 +197,7 @@ func execRun(ctx workflow.Context, in RunTaskInput, started activities.StartRunR
 	execFuture := workflow.ExecuteActivity(execCtx, a.ExecTask, activities.ExecTaskInput{
 		TaskName: in.TaskName, RunID: started.RunID, Version: started.Version, LogPath: started.LogPath,
 		WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID, ScheduledTime: scheduledOf(ctx),
-		TimeZone: in.TimeZone, Attempt: started.Attempt,
+		TimeZone: in.TimeZone, Attempt: started.Attempt, Params: started.Params,
 	})
 
 	var stopped tasktype.RunStatus // why we cancelled ExecTask, if we did

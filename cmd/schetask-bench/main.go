@@ -18,6 +18,8 @@
 //     pages, from 50 logged-in clients at a fixed offered rate, open loop;
 //   - a janitor pass over 1,000,000 expired runs, and the run inserts
 //     made meanwhile at a fixed rate against the same without it;
+//   - `schetask run <trivial node task> --wait` end to end, through the
+//     console's API, against the same node run bare, alternating;
 //   - raw Temporal's same-second burst on the dev server's other stores
 //     (SQLite with its defaults, memory), the case for write-ahead.
 //
@@ -77,6 +79,7 @@ func main() {
 	flag.IntVar(&o.janitorRate, "janitor-rate", 50, "run inserts per second, open loop, without and during the janitor pass")
 	flag.DurationVar(&o.janitorWindow, "janitor-window", 10*time.Second, "how long run inserts are timed without the janitor")
 	flag.IntVar(&o.storesBurst, "stores-burst", 100, "raw schedules due at one second on each other Temporal store (0 skips)")
+	flag.IntVar(&o.cliRuns, "cli-runs", 40, "how many `schetask run --wait` runs, alternating with bare node, time the CLI (0 skips)")
 	flag.IntVar(&o.isolationRuns, "isolation-runs", 200, "how many /bin/true runs, bare and isolated, measure isolation's cost (0 skips)")
 	flag.StringVar(&o.temporalDB, "temporal-db", "file", "the dev server's store: file (as make run: SQLite, write-ahead) or memory (as the tests)")
 	smoke := flag.Bool("smoke", false, "a two-minute subset that fails when a figure crosses its bound (CI)")
@@ -149,13 +152,14 @@ type options struct {
 	janitorWindow      time.Duration
 	storesBurst        int
 	isolationRuns      int
+	cliRuns            int
 	temporalDB         string
 	// settle is the pause between scenarios, for the server to drain.
 	settle time.Duration
 }
 
 // scenarioNames are the scenarios -only picks from.
-var scenarioNames = []string{"sync", "rules", "lateness", "burst", "capacity", "throughput", "alerts", "runlist", "janitor", "stores", "isolation"}
+var scenarioNames = []string{"sync", "rules", "lateness", "burst", "capacity", "throughput", "alerts", "runlist", "janitor", "stores", "isolation", "cli"}
 
 // skipUnless turns off every scenario not in keep.
 func (o *options) skipUnless(keep map[string]bool) {
@@ -192,6 +196,9 @@ func (o *options) skipUnless(keep map[string]bool) {
 	if !keep["isolation"] {
 		o.isolationRuns = 0
 	}
+	if !keep["cli"] {
+		o.cliRuns = 0
+	}
 }
 
 // Report is everything one benchmark run measured.
@@ -208,6 +215,7 @@ type Report struct {
 	Janitor    *JanitorResult   `json:"janitor,omitempty"`
 	Stores     []StoreResult    `json:"temporal_stores,omitempty"`
 	Isolation  *IsolationResult `json:"isolation,omitempty"`
+	CLI        *CLIResult       `json:"cli,omitempty"`
 	Checks     []Check          `json:"checks,omitempty"`
 }
 
@@ -338,6 +346,15 @@ func run(ctx context.Context, logger *slog.Logger, o options) (Report, error) {
 			res.print()
 			report.Rules = append(report.Rules, res)
 		}
+	}
+	if o.cliRuns > 0 {
+		settle()
+		r, err := b.cliScenario(ctx, cfg, tmp, o.cliRuns)
+		if err != nil {
+			return report, fmt.Errorf("cli: %w", err)
+		}
+		r.print()
+		report.CLI = &r
 	}
 	if o.latenessDuration > 0 {
 		settle()

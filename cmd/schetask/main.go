@@ -11,6 +11,10 @@
 //	schetask notify    (inside a task) raise the task's own alert
 //	schetask publish   (inside a task) publish publish/ to targets
 //
+// and the command-line client of the console's API (cli.go; SCHETASK_URL,
+// SCHETASK_TOKEN): task list|get|apply|export|delete, run, kill, pause,
+// resume, backfill, runs, logs, completion.
+//
 // Configuration comes from SCHETASK_* environment variables (see README).
 package main
 
@@ -27,6 +31,12 @@ import (
 )
 
 func main() {
+	if isCLICommand(os.Args[1:]) {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		code := runCLI(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
+		stop()
+		os.Exit(code)
+	}
 	if len(os.Args) == 3 && os.Args[1] == "healthcheck" {
 		// For container health checks: the image has no curl.
 		if err := healthcheck(os.Args[2]); err != nil {
@@ -77,6 +87,10 @@ commands:
 inside a task (they use the run's SCHETASK_HELPER_SOCKET):
   notify <message>       raise the task's own alert to its owners
   publish <target>...    copy the run's publish/ folder to the targets
+
+the console's API (SCHETASK_URL, SCHETASK_TOKEN; see schetask --help):
+  task list|get|apply|export|delete, run, kill, pause, resume, backfill,
+  runs, logs, completion bash|zsh|fish
 `
 
 func run(ctx context.Context, args []string, logger *slog.Logger) error {

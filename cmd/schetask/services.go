@@ -149,7 +149,8 @@ func startServices(ctx context.Context, cfg config.Config, logger *slog.Logger, 
 				Namespace: cfg.TemporalNamespace, TasksDir: cfg.TasksDir, SecureCookies: strings.HasPrefix(cfg.ConsoleURL, "https://"),
 				SessionIdle: cfg.SessionIdle, SessionMaxAge: cfg.SessionMaxAge, OIDC: cfg.OIDC,
 				Control:   &control.Control{Store: st, Client: c, ScheduleIDPrefix: cfg.ScheduleIDPrefix},
-				Retention: tasktype.Retention{KeepRuns: cfg.KeepRuns, KeepDays: cfg.KeepDays}})
+				Retention: tasktype.Retention{KeepRuns: cfg.KeepRuns, KeepDays: cfg.KeepDays},
+				APIRate:   cfg.APIRate, BackfillMax: cfg.BackfillMax})
 			if err != nil {
 				return err
 			}
