@@ -204,17 +204,31 @@ func taskArgs(t tasktype.Task) []any {
 		r.TimedOut, r.Lost, t.LearnNormal, slowMargin, params}
 }
 
-// CreateTask inserts a new task, or fails with ErrTaskExists.
-func (s *Store) CreateTask(ctx context.Context, t tasktype.Task) error {
-	err := s.taskTx(ctx, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `
-		INSERT INTO t_task_list (task_name, rule, time_zone, timeout, timeout_action,
+// insertTaskSQL and updateTaskSQL write every setting of a task, from
+// taskArgs: CreateTask, UpdateTask and ApplyTasks use them.
+const (
+	insertTaskSQL = `INSERT INTO t_task_list (task_name, rule, time_zone, timeout, timeout_action,
 			task_status, overlap_policy, owners, description, alert_channels, slack_channel, webhook_url, status_note,
 			run_as, memory_limit_mb, cpu_limit, pids_limit, keep_runs, keep_days,
 			retry_max, retry_delay_seconds, retry_backoff, retry_delay_max_seconds, retry_on,
 			retry_timed_out, retry_lost, learn_normal, slow_margin_seconds, params)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
-			$20, $21, $22, $23, $24, $25, $26, $27, $28, $29)`, taskArgs(t)...)
+			$20, $21, $22, $23, $24, $25, $26, $27, $28, $29)`
+	updateTaskSQL = `UPDATE t_task_list SET rule = $2, time_zone = $3, timeout = $4, timeout_action = $5,
+			task_status = $6, overlap_policy = $7, owners = $8, description = $9,
+			alert_channels = $10, slack_channel = $11, webhook_url = $12, status_note = $13,
+			run_as = $14, memory_limit_mb = $15, cpu_limit = $16, pids_limit = $17,
+			keep_runs = $18, keep_days = $19,
+			retry_max = $20, retry_delay_seconds = $21, retry_backoff = $22, retry_delay_max_seconds = $23,
+			retry_on = $24, retry_timed_out = $25, retry_lost = $26, learn_normal = $27, slow_margin_seconds = $28,
+			params = $29
+		WHERE task_name = $1`
+)
+
+// CreateTask inserts a new task, or fails with ErrTaskExists.
+func (s *Store) CreateTask(ctx context.Context, t tasktype.Task) error {
+	err := s.taskTx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, insertTaskSQL, taskArgs(t)...)
 		return err
 	})
 	var pgErr *pgconn.PgError
@@ -242,16 +256,7 @@ func (s *Store) UpdateTask(ctx context.Context, t tasktype.Task, version time.Ti
 		if !before.UpdatedAt.Equal(version) {
 			return ErrTaskChanged
 		}
-		after, err = scanTask(tx.QueryRow(ctx, `
-			UPDATE t_task_list SET rule = $2, time_zone = $3, timeout = $4, timeout_action = $5,
-				task_status = $6, overlap_policy = $7, owners = $8, description = $9,
-				alert_channels = $10, slack_channel = $11, webhook_url = $12, status_note = $13,
-				run_as = $14, memory_limit_mb = $15, cpu_limit = $16, pids_limit = $17,
-				keep_runs = $18, keep_days = $19,
-				retry_max = $20, retry_delay_seconds = $21, retry_backoff = $22, retry_delay_max_seconds = $23,
-				retry_on = $24, retry_timed_out = $25, retry_lost = $26, learn_normal = $27, slow_margin_seconds = $28,
-				params = $29
-			WHERE task_name = $1 RETURNING `+taskColumns, taskArgs(t)...))
+		after, err = scanTask(tx.QueryRow(ctx, updateTaskSQL+` RETURNING `+taskColumns, taskArgs(t)...))
 		return err
 	})
 	if err != nil {

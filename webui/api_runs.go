@@ -2,10 +2,7 @@ package webui
 
 import (
 	"bufio"
-	"bytes"
-	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -403,7 +400,7 @@ func (s *Server) apiRunLogStream(c *fiber.Ctx) error {
 			case <-ctx.Done():
 			}
 		}()
-		s.apiTail(ctx, w, run, offset, alive)
+		s.tail(ctx, w, run, offset, alive, func(r tasktype.Run) any { return apiLogEnd{Status: string(r.Status), ExitCode: r.ExitCode} })
 	})
 	return nil
 }
@@ -412,97 +409,6 @@ func (s *Server) apiRunLogStream(c *fiber.Ctx) error {
 type apiLogEnd struct {
 	Status   string `json:"status"`
 	ExitCode *int   `json:"exit_code"`
-}
-
-// apiTail writes the run's log from offset to w as events until the run
-// ends, as tail does for the console; alive says whether the caller may
-// still read (checked every tailSession).
-func (s *Server) apiTail(ctx context.Context, w *bufio.Writer, run tasktype.Run, offset int64, alive func(context.Context) bool) {
-	var f *os.File
-	defer func() {
-		if f != nil {
-			f.Close()
-		}
-	}()
-	lastWrite := time.Now()
-	send := func(event string, v any) bool {
-		data, _ := json.Marshal(v)
-		fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", offset, event, data)
-		lastWrite = time.Now()
-		return w.Flush() == nil
-	}
-	buf := make([]byte, logChunk)
-	flush := func(final bool) bool {
-		if f == nil {
-			var err error
-			if f, err = s.openInTask(run.TaskName, run.LogPath); err != nil {
-				return errors.Is(err, errFileGone)
-			}
-		}
-		for {
-			n, err := f.ReadAt(buf, offset)
-			chunk := buf[:n]
-			switch lastLF := bytes.LastIndexByte(chunk, '\n'); {
-			case final && n < len(buf):
-			case lastLF >= 0:
-				chunk = chunk[:lastLF+1]
-			case n == len(buf):
-				chunk = wholeRunes(chunk)
-			default:
-				chunk = nil
-			}
-			if len(chunk) > 0 {
-				offset += int64(len(chunk))
-				if !send("log", strings.ToValidUTF8(string(chunk), "\uFFFD")) {
-					return false
-				}
-			}
-			if n < len(buf) || (err != nil && !errors.Is(err, io.EOF)) {
-				return true
-			}
-		}
-	}
-	if _, err := w.WriteString("retry: 3000\n\n"); err != nil || w.Flush() != nil {
-		return
-	}
-	poll := time.NewTicker(tailPoll)
-	defer poll.Stop()
-	// The first status check comes at once: a run that has ended sends
-	// its log and its end without waiting.
-	var lastCheck time.Time
-	lastAlive := time.Now()
-	for {
-		if !flush(false) {
-			return
-		}
-		if time.Since(lastAlive) >= tailSession {
-			lastAlive = time.Now()
-			if !alive(ctx) {
-				return
-			}
-		}
-		if time.Since(lastCheck) >= tailStatus {
-			lastCheck = time.Now()
-			cur, err := s.store.GetRun(ctx, run.ID)
-			if err == nil && cur.EndTime != nil {
-				if flush(true) {
-					send("end", apiLogEnd{Status: string(cur.Status), ExitCode: cur.ExitCode})
-				}
-				return
-			}
-		}
-		if time.Since(lastWrite) >= tailKeepalive {
-			lastWrite = time.Now()
-			if _, err := w.WriteString(": keepalive\n\n"); err != nil || w.Flush() != nil {
-				return
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-poll.C:
-		}
-	}
 }
 
 // apiFire is a fire's result: its attempts, and the last one's outcome.
@@ -842,24 +748,7 @@ func (s *Server) apiHistoryDiff(c *fiber.Ctx) error {
 // a file one version lacks is diffed against nothing.
 func (s *Server) diffVersions(a, b tasktype.Run, file string) (apiFileDiff, error) {
 	d := apiFileDiff{File: file}
-	read := func(r tasktype.Run) ([]byte, error) {
-		if !slices.Contains(r.PublishedFiles, file) {
-			return nil, nil
-		}
-		body, size, err := s.archivedFile(r, file)
-		if err != nil {
-			return nil, err
-		}
-		if body == nil || !isText(body) {
-			return nil, fmt.Errorf("%w: %d bytes", errNotDiffable, size)
-		}
-		return body, nil
-	}
-	oldBody, err := read(a)
-	var newBody []byte
-	if err == nil {
-		newBody, err = read(b)
-	}
+	lines, asIs, err := s.fileDiff(a, b, file)
 	var fe *fiber.Error
 	switch {
 	case errors.Is(err, errNotDiffable):
@@ -871,13 +760,7 @@ func (s *Server) diffVersions(a, b tasktype.Run, file string) (apiFileDiff, erro
 	case err != nil:
 		return d, err
 	}
-	oldText, whyOld := prettyJSON(file, oldBody, maxDiffBytes)
-	newText, whyNew := prettyJSON(file, newBody, maxDiffBytes)
-	if why := cmp.Or(whyOld, whyNew); why != "" {
-		oldText, newText = string(oldBody), string(newBody)
-		d.Note = "compared as is: " + why + " to pretty-print"
-	}
-	lines := unifiedLines(a.Version+"/"+file, b.Version+"/"+file, oldText, newText)
+	d.Note = asIs
 	d.Identical = len(lines) == 0
 	var out strings.Builder
 	for _, l := range lines {

@@ -255,6 +255,27 @@ func (s *Server) diffPage(c *fiber.Ctx) error {
 		return fiber.NewError(fiber.StatusNotFound, "neither version has this file")
 	}
 	d := diffData{page: s.page(c, name+" diff"), Task: name, A: a, B: b, File: file}
+	lines, asIs, err := s.fileDiff(a, b, file)
+	if errors.Is(err, errNotDiffable) {
+		d.Note = "not compared: " + err.Error() + "; download both versions instead"
+		return s.render(c, "diff.html", d)
+	}
+	if err != nil {
+		return err
+	}
+	d.Lines = lines
+	d.Identical = len(d.Lines) == 0
+	if asIs != "" && !d.Identical {
+		d.Lines = append([]diffLine{{Kind: "note", Text: asIs}}, d.Lines...)
+	}
+	return s.render(c, "diff.html", d)
+}
+
+// fileDiff diffs one published file between versions a and b, both
+// pretty-printed when they are JSON (or, when either cannot be, both as
+// they are: asIs says why); a file one version lacks is diffed against
+// nothing. A binary or too big file is errNotDiffable.
+func (s *Server) fileDiff(a, b tasktype.Run, file string) (lines []diffLine, asIs string, err error) {
 	read := func(r tasktype.Run) ([]byte, error) {
 		if !slices.Contains(r.PublishedFiles, file) {
 			return nil, nil // absent in this version: diff against nothing
@@ -269,31 +290,20 @@ func (s *Server) diffPage(c *fiber.Ctx) error {
 		return body, nil
 	}
 	oldBody, err := read(a)
-	var newBody []byte
-	if err == nil {
-		newBody, err = read(b)
-	}
-	if errors.Is(err, errNotDiffable) {
-		d.Note = "not compared: " + err.Error() + "; download both versions instead"
-		return s.render(c, "diff.html", d)
-	}
 	if err != nil {
-		return err
+		return nil, "", err
 	}
-	// Both sides pretty-printed, or (when either cannot be) both as they are.
+	newBody, err := read(b)
+	if err != nil {
+		return nil, "", err
+	}
 	oldText, whyOld := prettyJSON(file, oldBody, maxDiffBytes)
 	newText, whyNew := prettyJSON(file, newBody, maxDiffBytes)
-	var asIs string
 	if why := cmp.Or(whyOld, whyNew); why != "" {
 		oldText, newText = string(oldBody), string(newBody)
 		asIs = "compared as is: " + why + " to pretty-print"
 	}
-	d.Lines = unifiedLines(a.Version+"/"+file, b.Version+"/"+file, oldText, newText)
-	d.Identical = len(d.Lines) == 0
-	if asIs != "" && !d.Identical {
-		d.Lines = append([]diffLine{{Kind: "note", Text: asIs}}, d.Lines...)
-	}
-	return s.render(c, "diff.html", d)
+	return unifiedLines(a.Version+"/"+file, b.Version+"/"+file, oldText, newText), asIs, nil
 }
 
 var errNotDiffable = errors.New("binary or bigger than 1 MiB")

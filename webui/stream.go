@@ -146,7 +146,8 @@ func (s *Server) streamLog(c *fiber.Ctx) error {
 			case <-ctx.Done():
 			}
 		}()
-		s.tail(ctx, w, run, offset, sessionID)
+		s.tail(ctx, w, run, offset, func(context.Context) bool { return s.sessionAlive(sessionID) },
+			func(r tasktype.Run) any { return string(r.Status) })
 	})
 	return nil
 }
@@ -160,8 +161,12 @@ func (s *Server) sessionAlive(id string) bool {
 	return err != nil || data != nil
 }
 
-// tail writes the run's log from offset to w as events until the run ends.
-func (s *Server) tail(ctx context.Context, w *bufio.Writer, run tasktype.Run, offset int64, sessionID string) {
+// tail writes the run's log from offset to w as events until the run
+// ends, then an end event with end's value of the ended run. It also ends
+// when alive, asked every tailSession, says the reader may no longer read
+// (its session or token is gone), or when ctx ends.
+func (s *Server) tail(ctx context.Context, w *bufio.Writer, run tasktype.Run, offset int64,
+	alive func(context.Context) bool, end func(tasktype.Run) any) {
 	var f *os.File
 	defer func() {
 		if f != nil {
@@ -217,14 +222,17 @@ func (s *Server) tail(ctx context.Context, w *bufio.Writer, run tasktype.Run, of
 	}
 	poll := time.NewTicker(tailPoll)
 	defer poll.Stop()
-	lastCheck, lastSession := time.Now(), time.Now()
+	// The first status check comes at once: a run that has ended sends
+	// its log and its end without waiting.
+	var lastCheck time.Time
+	lastAlive := time.Now()
 	for {
 		if !flush(false) {
 			return
 		}
-		if time.Since(lastSession) >= tailSession {
-			lastSession = time.Now()
-			if !s.sessionAlive(sessionID) {
+		if time.Since(lastAlive) >= tailSession {
+			lastAlive = time.Now()
+			if !alive(ctx) {
 				return
 			}
 		}
@@ -233,7 +241,7 @@ func (s *Server) tail(ctx context.Context, w *bufio.Writer, run tasktype.Run, of
 			cur, err := s.store.GetRun(ctx, run.ID)
 			if err == nil && cur.EndTime != nil {
 				if flush(true) {
-					send("end", string(cur.Status))
+					send("end", end(cur))
 				}
 				return
 			}

@@ -1,7 +1,6 @@
 package webui
 
 import (
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -17,28 +16,10 @@ import (
 var overlapPolicies = taskdef.OverlapPolicies
 
 // taskForm is a task as typed into the create/edit form, with its errors.
-// Its settings are a taskdef.Form's, which validates them: task files and
+// Its settings are a taskdef.Form, which validates them: task files and
 // the API go through the same checks and say the same things.
 type taskForm struct {
-	Name, Rule, TimeZone, Timeout, TimeoutAction, Overlap string
-	Owners, Description, SlackChannel, WebhookURL, Note   string
-	Enabled                                               bool
-	AlertChannels                                         []string
-	// RunAs and the limits are as typed: blank means the worker's default.
-	RunAs, MemoryLimitMB, CPULimit, PidsLimit string
-	// KeepRuns and KeepDays are the retention as typed: blank means the
-	// global default.
-	KeepRuns, KeepDays string
-	// The retry policy as typed: waits in seconds, exit codes as ranges.
-	RetryMax, RetryDelay, RetryBackoff, RetryMaxDelay, RetryOn string
-	RetryTimedOut, RetryLost                                   bool
-	// LearnNormal and SlowMargin (seconds; blank = 60) are the unusual-run
-	// alerts' settings.
-	LearnNormal bool
-	SlowMargin  string
-	// Params declares the task's parameters, one a line
-	// (taskdef.ParseParams).
-	Params string
+	taskdef.Form
 	// Version is the task's updated_at (Unix µs) when the editor read it,
 	// and Base its settings then (JSON of taskSettings), to say what
 	// changed since when a save is refused as stale.
@@ -46,49 +27,18 @@ type taskForm struct {
 	Errors        map[string]string
 }
 
-// def is the form's settings as taskdef reads them.
-func (f taskForm) def() taskdef.Form {
-	return taskdef.Form{
-		Name: f.Name, Rule: f.Rule, TimeZone: f.TimeZone, Timeout: f.Timeout, TimeoutAction: f.TimeoutAction, Overlap: f.Overlap,
-		Owners: f.Owners, Description: f.Description, SlackChannel: f.SlackChannel, WebhookURL: f.WebhookURL, Note: f.Note,
-		Enabled: f.Enabled, AlertChannels: f.AlertChannels,
-		RunAs: f.RunAs, MemoryLimitMB: f.MemoryLimitMB, CPULimit: f.CPULimit, PidsLimit: f.PidsLimit,
-		KeepRuns: f.KeepRuns, KeepDays: f.KeepDays,
-		RetryMax: f.RetryMax, RetryDelay: f.RetryDelay, RetryBackoff: f.RetryBackoff, RetryMaxDelay: f.RetryMaxDelay, RetryOn: f.RetryOn,
-		RetryTimedOut: f.RetryTimedOut, RetryLost: f.RetryLost,
-		LearnNormal: f.LearnNormal, SlowMargin: f.SlowMargin, Params: f.Params,
-	}
-}
-
-// formOf is the console form holding d's settings.
-func formOf(d taskdef.Form) taskForm {
-	return taskForm{
-		Name: d.Name, Rule: d.Rule, TimeZone: d.TimeZone, Timeout: d.Timeout, TimeoutAction: d.TimeoutAction, Overlap: d.Overlap,
-		Owners: d.Owners, Description: d.Description, SlackChannel: d.SlackChannel, WebhookURL: d.WebhookURL, Note: d.Note,
-		Enabled: d.Enabled, AlertChannels: d.AlertChannels,
-		RunAs: d.RunAs, MemoryLimitMB: d.MemoryLimitMB, CPULimit: d.CPULimit, PidsLimit: d.PidsLimit,
-		KeepRuns: d.KeepRuns, KeepDays: d.KeepDays,
-		RetryMax: d.RetryMax, RetryDelay: d.RetryDelay, RetryBackoff: d.RetryBackoff, RetryMaxDelay: d.RetryMaxDelay, RetryOn: d.RetryOn,
-		RetryTimedOut: d.RetryTimedOut, RetryLost: d.RetryLost,
-		LearnNormal: d.LearnNormal, SlowMargin: d.SlowMargin, Params: d.Params,
-	}
-}
-
 func formFromTask(t tasktype.Task) taskForm {
-	f := formOf(taskdef.FormFromTask(t))
-	f.Version, f.Base = strconv.FormatInt(t.UpdatedAt.UnixMicro(), 10), settingsJSON(t)
-	return f
+	return taskForm{Form: taskdef.FormFromTask(t), Version: strconv.FormatInt(t.UpdatedAt.UnixMicro(), 10), Base: settingsJSON(t)}
 }
 
 func formFromRequest(c *fiber.Ctx) taskForm {
-	f := taskForm{
+	f := taskForm{Form: taskdef.Form{
 		Name: strings.TrimSpace(c.FormValue("name")), Rule: strings.TrimSpace(c.FormValue("rule")),
 		TimeZone: strings.TrimSpace(c.FormValue("time_zone")), Timeout: strings.TrimSpace(c.FormValue("timeout")),
 		TimeoutAction: c.FormValue("timeout_action"), Overlap: c.FormValue("overlap"),
 		Owners: c.FormValue("owners"), Description: strings.TrimSpace(c.FormValue("description")),
 		SlackChannel: strings.TrimSpace(c.FormValue("slack_channel")), WebhookURL: strings.TrimSpace(c.FormValue("webhook_url")),
 		Note: strings.TrimSpace(c.FormValue("note")), Enabled: c.FormValue("enabled") != "",
-		Version: c.FormValue("version"), Base: c.FormValue("base"),
 		RunAs: strings.TrimSpace(c.FormValue("run_as")), MemoryLimitMB: strings.TrimSpace(c.FormValue("memory_limit_mb")),
 		CPULimit: strings.TrimSpace(c.FormValue("cpu_limit")), PidsLimit: strings.TrimSpace(c.FormValue("pids_limit")),
 		KeepRuns: strings.TrimSpace(c.FormValue("keep_runs")), KeepDays: strings.TrimSpace(c.FormValue("keep_days")),
@@ -98,7 +48,7 @@ func formFromRequest(c *fiber.Ctx) taskForm {
 		RetryTimedOut: c.FormValue("retry_timed_out") != "", RetryLost: c.FormValue("retry_lost") != "",
 		LearnNormal: c.FormValue("learn_normal") != "", SlowMargin: strings.TrimSpace(c.FormValue("slow_margin_seconds")),
 		Params: strings.TrimSpace(strings.ReplaceAll(c.FormValue("params"), "\r\n", "\n")),
-	}
+	}, Version: c.FormValue("version"), Base: c.FormValue("base")}
 	if args := c.Request().PostArgs(); args != nil {
 		for _, v := range args.PeekMulti("alert_channels") {
 			f.AlertChannels = append(f.AlertChannels, string(v))
@@ -107,20 +57,14 @@ func formFromRequest(c *fiber.Ctx) taskForm {
 	return f
 }
 
-// HasChannel reports whether the form limits alerts to channel ch.
-func (f taskForm) HasChannel(ch string) bool { return slices.Contains(f.AlertChannels, ch) }
-
 // ParamsSyntax is the params field's hint.
 func (f taskForm) ParamsSyntax() string { return taskdef.ParamsSyntax }
 
 // task validates the form (taskdef.Form.Task) and builds the task it
 // describes; on errors f.Errors says what is wrong with which field.
 func (f *taskForm) task() (tasktype.Task, bool) {
-	d := f.def()
-	t, errs := d.Task()
-	version, base := f.Version, f.Base
-	*f = formOf(d) // as the form reads it back: a blank timeout is 0
-	f.Version, f.Base, f.Errors = version, base, errs
+	t, errs := f.Form.Task() // also as the form reads it back: a blank timeout is 0
+	f.Errors = errs
 	return t, len(errs) == 0
 }
 

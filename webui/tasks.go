@@ -13,6 +13,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/schetask/schetask/store"
+	"github.com/schetask/schetask/taskdef"
 	"github.com/schetask/schetask/tasktype"
 )
 
@@ -116,10 +117,7 @@ func (s *Server) renderTaskFormWith(c *fiber.Ctx, status int, isNew bool, f task
 
 // newTaskForm serves GET /create: an empty form with the defaults.
 func (s *Server) newTaskForm(c *fiber.Ctx) error {
-	return s.renderTaskForm(c, fiber.StatusOK, true, taskForm{
-		TimeZone: "UTC", Timeout: "600", TimeoutAction: string(tasktype.TimeoutKill),
-		Overlap: string(tasktype.OverlapSkip), Enabled: true, LearnNormal: true,
-	})
+	return s.renderTaskForm(c, fiber.StatusOK, true, taskForm{Form: taskdef.NewForm()})
 }
 
 // createTask serves POST /create.
