@@ -93,7 +93,9 @@ func (e *Error) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s (%d %s)", msg, e.Status, e.Code)
 	for _, k := range sortedKeys(e.Fields) {
-		fmt.Fprintf(&b, "; %s: %s", k, e.Fields[k])
+		if !strings.Contains(msg, e.Fields[k]) { // not said twice
+			fmt.Fprintf(&b, "; %s: %s", k, e.Fields[k])
+		}
 	}
 	return b.String()
 }

@@ -94,6 +94,8 @@ type ApplyRequest struct {
 	Prune bool `json:"prune,omitempty"`
 	// DryRun says what would change without changing it.
 	DryRun bool `json:"dry_run,omitempty"`
+	// AllowEmpty lets Prune with no definitions delete every task.
+	AllowEmpty bool `json:"allow_empty,omitempty"`
 }
 
 // ApplyResult is what an apply changed (or would).

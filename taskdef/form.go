@@ -143,7 +143,7 @@ func (f *Form) build(params []tasktype.Param) (tasktype.Task, map[string]string)
 		errs["timeout_action"] = "kill or warn"
 	}
 	if !slices.Contains(OverlapPolicies, t.Overlap) {
-		errs["overlap"] = "pick one of the listed policies"
+		errs["overlap"] = "one of " + overlapNames()
 	}
 	for _, o := range strings.FieldsFunc(f.Owners, func(r rune) bool { return r == ',' || r == ';' || r == ' ' || r == '\n' || r == '\r' || r == '\t' }) {
 		if strings.Contains(o, "@") {
@@ -338,4 +338,13 @@ func optFloat(x *float64) string {
 		return ""
 	}
 	return strconv.FormatFloat(*x, 'f', -1, 64)
+}
+
+// overlapNames lists the overlap policies, for an error message.
+func overlapNames() string {
+	names := make([]string, len(OverlapPolicies))
+	for i, p := range OverlapPolicies {
+		names[i] = string(p)
+	}
+	return strings.Join(names, ", ")
 }

@@ -27,7 +27,7 @@ func TestDefinitionsAndTheFormRefuseWithTheSameMessage(t *testing.T) {
 		{"timeout", "timeout", func(f *taskdef.Form) { f.Timeout = "-5" }, func(d *taskdef.Definition) { d.Timeout = -5 }, "seconds from 0"},
 		{"timeout", "timeout", func(f *taskdef.Form) { f.Timeout = "604801" }, func(d *taskdef.Definition) { d.Timeout = 604801 }, "seconds from 0"},
 		{"timeout_action", "timeout_action", func(f *taskdef.Form) { f.TimeoutAction = "shrug" }, func(d *taskdef.Definition) { d.TimeoutAction = "shrug" }, "kill or warn"},
-		{"overlap", "overlap_policy", func(f *taskdef.Form) { f.Overlap = "sometimes" }, func(d *taskdef.Definition) { d.OverlapPolicy = "sometimes" }, "pick one"},
+		{"overlap", "overlap_policy", func(f *taskdef.Form) { f.Overlap = "sometimes" }, func(d *taskdef.Definition) { d.OverlapPolicy = "sometimes" }, "one of skip, buffer_one"},
 		{"owners", "owners", func(f *taskdef.Form) { f.Owners = "ops@example.com, <script>" },
 			func(d *taskdef.Definition) { d.Owners = []string{"ops@example.com", "<script>"} }, "neither an e-mail address nor a Slack member id"},
 		{"owners", "owners", func(f *taskdef.Form) { f.Owners = "a@b@c" }, func(d *taskdef.Definition) { d.Owners = []string{"a@b@c"} }, "is not an e-mail address"},

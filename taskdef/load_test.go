@@ -144,7 +144,7 @@ func TestAnInvalidFileNamesFileLineAndField(t *testing.T) {
 		{"invalid retry", "name: gold\nrule: 0 * * * *\nretry:\n  max: 1\n  backoff: 0.5\n", "",
 			`x.yaml:5: task "gold": retry.backoff: retry_backoff 0.5: want 1 (a fixed wait) to 10`},
 		{"invalid overlap", "name: gold\nrule: 0 * * * *\noverlap_policy: often\n", "",
-			`x.yaml:3: task "gold": overlap_policy: pick one of the listed policies`},
+			`x.yaml:3: task "gold": overlap_policy: one of skip, buffer_one, buffer_all, cancel_other, terminate_other, allow_all`},
 		{"invalid param", "name: gold\nrule: 0 * * * *\nparams:\n  - name: 1DAY\n", "",
 			`x.yaml:3: task "gold": params: parameter name "1DAY"`},
 		{"no name", "rule: 0 * * * *\n", "", `x.yaml:1: name: invalid task name ""`},

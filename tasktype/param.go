@@ -74,9 +74,12 @@ func (p Param) compile() (*regexp.Regexp, error) {
 	if p.Pattern == "" {
 		return nil, nil
 	}
-	re, err := regexp.Compile(`^(?:` + p.Pattern + `)$`)
-	if err != nil {
+	if _, err := regexp.Compile(p.Pattern); err != nil {
 		return nil, fmt.Errorf("pattern of parameter %q: %w", p.Name, err)
+	}
+	re, err := regexp.Compile(`^(?:` + p.Pattern + `)$`)
+	if err != nil { // a pattern that ends the group early, such as "a)|(b"
+		return nil, fmt.Errorf("pattern of parameter %q: %q is not a whole regular expression", p.Name, p.Pattern)
 	}
 	return re, nil
 }
@@ -102,25 +105,34 @@ func checkValue(p Param, re *regexp.Regexp, v string) error {
 // verbatim: they reach the process as environment variables, never
 // through a shell.
 func ResolveParams(declared []Param, given map[string]string, byPerson bool) (map[string]string, error) {
+	// Names are compared in upper case, as their variables are: --param
+	// day=… sets a parameter declared DAY.
 	byName := make(map[string]Param, len(declared))
 	for _, p := range declared {
-		byName[p.Name] = p
+		byName[strings.ToUpper(p.Name)] = p
 	}
+	values := make(map[string]string, len(given))
 	for _, name := range slices.Sorted(maps.Keys(given)) {
-		if _, ok := byName[name]; !ok {
-			if len(declared) == 0 {
-				return nil, fmt.Errorf("%w: the task declares no parameters, and %q was given", ErrInvalidParams, name)
+		p, ok := byName[strings.ToUpper(name)]
+		if ok {
+			if _, twice := values[p.Name]; twice {
+				return nil, fmt.Errorf("%w: parameter %q is given twice (names are compared in upper case)", ErrInvalidParams, p.Name)
 			}
-			names := make([]string, len(declared))
-			for i, p := range declared {
-				names[i] = p.Name
-			}
-			return nil, fmt.Errorf("%w: the task declares no parameter %q (it declares %s)", ErrInvalidParams, name, strings.Join(names, ", "))
+			values[p.Name] = given[name]
+			continue
 		}
+		if len(declared) == 0 {
+			return nil, fmt.Errorf("%w: the task declares no parameters, and %q was given", ErrInvalidParams, name)
+		}
+		names := make([]string, len(declared))
+		for i, p := range declared {
+			names[i] = p.Name
+		}
+		return nil, fmt.Errorf("%w: the task declares no parameter %q (it declares %s)", ErrInvalidParams, name, strings.Join(names, ", "))
 	}
 	out := make(map[string]string, len(declared))
 	for _, p := range declared {
-		v, ok := given[p.Name]
+		v, ok := values[p.Name]
 		if !ok {
 			if p.Required && byPerson {
 				return nil, fmt.Errorf("%w: parameter %q is required", ErrInvalidParams, p.Name)

@@ -405,14 +405,14 @@ func openAPIPath(p string) (string, []string) {
 // matchAPIPath reports whether path (under apiPrefix) is pattern's, a
 // parameter matching any one segment.
 func matchAPIPath(pattern, path string) bool {
-	pattern, _ = openAPIPath(pattern)
 	ps, xs := strings.Split(strings.Trim(pattern, "/"), "/"), strings.Split(strings.Trim(path, "/"), "/")
 	if len(ps) != len(xs) {
 		return false
 	}
 	for i := range ps {
-		if strings.HasPrefix(ps[i], "{") {
-			if xs[i] == "" {
+		if strings.HasPrefix(ps[i], ":") {
+			// A parameter; ":id<int>" takes digits only, as Fiber's route does.
+			if xs[i] == "" || (strings.HasSuffix(ps[i], "<int>") && strings.Trim(xs[i], "0123456789") != "") {
 				return false
 			}
 			continue

@@ -150,7 +150,8 @@ func (s *Server) apiKillTask(c *fiber.Ctx) error {
 
 // apiPauseRequest is the body of POST /tasks/{name}/pause.
 type apiPauseRequest struct {
-	Note string `json:"note"`
+	// Note says why; absent keeps the note a paused task has.
+	Note *string `json:"note"`
 }
 
 func (s *Server) apiPauseTask(c *fiber.Ctx) error {
@@ -158,8 +159,10 @@ func (s *Server) apiPauseTask(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	if err := tasktype.ValidateLength("the note", req.Note, tasktype.MaxStatusNoteChars); err != nil {
-		return apiInvalid(c, map[string]string{"note": err.Error()}, err.Error())
+	if req.Note != nil {
+		if err := tasktype.ValidateLength("the note", *req.Note, tasktype.MaxStatusNoteChars); err != nil {
+			return apiInvalid(c, map[string]string{"note": err.Error()}, err.Error())
+		}
 	}
 	return s.apiSetStatus(c, "pause", tasktype.StatusOff, req.Note)
 }
@@ -168,15 +171,20 @@ func (s *Server) apiResumeTask(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &struct{}{}); err != nil {
 		return err
 	}
-	return s.apiSetStatus(c, "resume", tasktype.StatusOn, "")
+	return s.apiSetStatus(c, "resume", tasktype.StatusOn, new(""))
 }
 
-// apiSetStatus pauses or resumes the task; the database audits the
-// change with the token's actor. Nothing to change is no error.
-func (s *Server) apiSetStatus(c *fiber.Ctx, action string, status tasktype.Status, note string) error {
+// apiSetStatus pauses or resumes the task with a note (nil keeps the
+// task's); the database audits the change with the token's actor.
+// Nothing to change is no error.
+func (s *Server) apiSetStatus(c *fiber.Ctx, action string, status tasktype.Status, notePtr *string) error {
 	t, err := s.taskParam(c)
 	if err != nil {
 		return err
+	}
+	note := t.StatusNote
+	if notePtr != nil {
+		note = *notePtr
 	}
 	changed := t.Status != status || t.StatusNote != note
 	if changed {

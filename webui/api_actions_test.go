@@ -247,6 +247,10 @@ func TestAPIPauseAndResumeAreAuditedAsTheToken(t *testing.T) {
 	if !ok || e.Username != "alice (token deploy)" || e.DBRole == "" || e.After["status_note"] != "vendor down" {
 		t.Errorf("audit of the pause: %+v (found %v), want the database's entry by alice (token deploy)", e, ok)
 	}
+	// A pause without a note keeps the one the task has.
+	if ans := api.post("/tasks/gold/pause", `{}`); ans.status != 200 || ans.body["changed"] != false || ans.body["status_note"] != "vendor down" {
+		t.Errorf("pause again without a note: %d %s, want unchanged with the note kept", ans.status, ans.raw)
+	}
 	if ans := api.post("/tasks/gold/resume", ``); ans.status != 200 || ans.body["enabled"] != true {
 		t.Fatalf("resume: %d %s", ans.status, ans.raw)
 	}

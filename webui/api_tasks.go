@@ -326,6 +326,9 @@ type applyRequest struct {
 	Tasks  []json.RawMessage `json:"tasks"`
 	Prune  bool              `json:"prune"`
 	DryRun bool              `json:"dry_run"`
+	// AllowEmpty lets an apply with prune and no definitions delete every
+	// task; without it that is refused, as a wrong path would do it.
+	AllowEmpty bool `json:"allow_empty"`
 }
 
 // applyProblem is one thing wrong with an apply's definitions.
@@ -359,6 +362,10 @@ func (s *Server) apiApply(c *fiber.Ctx) error {
 	}
 	if req.Tasks == nil {
 		return apiInvalid(c, map[string]string{"tasks": "required: the list of task definitions"}, "tasks: required")
+	}
+	if len(req.Tasks) == 0 && req.Prune && !req.AllowEmpty {
+		const msg = "no task definitions, and prune would delete every task: refused (set allow_empty to mean it)"
+		return apiInvalid(c, map[string]string{"tasks": msg}, msg)
 	}
 	var problems []any
 	desired := make([]taskdef.Definition, 0, len(req.Tasks))

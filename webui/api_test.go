@@ -531,6 +531,8 @@ func TestAPIErrorsAreJSONInOneShape(t *testing.T) {
 		{desc: "not JSON", method: "POST", path: "/apply", token: admin, body: `{"tasks": [`, want: 400, code: "bad_request"},
 		{desc: "unknown field", method: "POST", path: "/apply", token: admin, body: `{"tasks": [], "force": true}`, want: 400, code: "bad_request"},
 		{desc: "unknown task", method: "GET", path: "/tasks/nope", token: admin, want: 404, code: "not_found"},
+		{desc: "a run id that is no number", method: "GET", path: "/runs/abc", token: admin, want: 404, code: "not_found"},
+		{desc: "an empty prune", method: "POST", path: "/apply", token: admin, body: `{"tasks": [], "prune": true}`, want: 422, code: "invalid"},
 		{desc: "not a bearer", method: "GET", path: "/tasks", header: []string{"Authorization", "Basic YTpi"}, want: 401, code: "unauthorized"},
 		{desc: "a session cookie is no token", method: "GET", path: "/tasks", header: []string{"Cookie", "schetask_session=abc"}, want: 401, code: "unauthorized"},
 	} {

@@ -46,7 +46,7 @@ func TestAdminCreatesEditsAndDeletesTasksWithAudit(t *testing.T) {
 		{"owners", "ops@example.com, <script>", "neither an e-mail address nor a Slack member id"},
 		{"webhook_url", "javascript:alert(1)", "http:// or https://"},
 		{"timeout", "-5", "seconds from 0"},
-		{"overlap", "sometimes", "pick one"},
+		{"overlap", "sometimes", "one of skip, buffer_one"},
 	}
 	for _, tt := range bad {
 		form := taskFormValues(admin, "/create", "name", "silver", "rule", "*/5 * * * * *")

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -183,16 +184,27 @@ func args(check cobra.PositionalArgs) cobra.PositionalArgs {
 // apiFailure is an API error as the CLI reports it: exit 1, with a hint
 // for the errors a person can fix at once.
 func apiFailure(err error) error {
+	return &exitError{code: exitAPIError, err: withHint(err)}
+}
+
+// withHint adds to err what a person can do about it, when that is
+// clear: the console not reached, the token refused or too weak.
+func withHint(err error) error {
 	var ae *apiclient.Error
 	if errors.As(err, &ae) {
 		switch ae.Status {
 		case http.StatusUnauthorized:
-			return &exitError{code: exitAPIError, err: fmt.Errorf("%w (is SCHETASK_TOKEN a valid, unrevoked token?)", err)}
+			return fmt.Errorf("%w (is the token, SCHETASK_TOKEN or --token, valid and unrevoked?)", err)
 		case http.StatusForbidden:
-			return &exitError{code: exitAPIError, err: fmt.Errorf("%w (the token's role does not allow this)", err)}
+			return fmt.Errorf("%w (the token's role does not allow this)", err)
 		}
+		return err
 	}
-	return &exitError{code: exitAPIError, err: err}
+	var ue *url.Error
+	if errors.As(err, &ue) && !ue.Timeout() && !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("%w (is the console running there? SCHETASK_URL or --url says where)", err)
+	}
+	return err
 }
 
 // timeText prints a time for people, in UTC.

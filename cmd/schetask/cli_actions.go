@@ -100,11 +100,11 @@ start. The server refuses a range of more fires than SCHETASK_BACKFILL_MAX.`,
 		Example: `  schetask backfill gold --from 2026-11-01T00:00:00Z --to 2026-11-01T06:00:00Z --dry-run`,
 		Args:    args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			f, err := parseTimeFlag("--from", from)
+			f, err := parseTimeFlag("--from", from, false)
 			if err != nil {
 				return err
 			}
-			t, err := parseTimeFlag("--to", to)
+			t, err := parseTimeFlag("--to", to, true)
 			if err != nil {
 				return err
 			}
@@ -141,8 +141,8 @@ start. The server refuses a range of more fires than SCHETASK_BACKFILL_MAX.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&from, "from", "", "the range's start (RFC 3339, or a date)")
-	cmd.Flags().StringVar(&to, "to", "", "the range's end, included (RFC 3339, or a date)")
+	cmd.Flags().StringVar(&from, "from", "", "the range's start (RFC 3339, or a UTC date: its midnight)")
+	cmd.Flags().StringVar(&to, "to", "", "the range's end, included (RFC 3339, or a UTC date: the whole day)")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "say how many fires it would start, start none")
 	cmd.Flags().BoolVar(&taskOverlap, "task-overlap", false, "run the fires with the task's overlap policy, not one at a time")
 	_ = cmd.MarkFlagRequired("from")
@@ -150,12 +150,17 @@ start. The server refuses a range of more fires than SCHETASK_BACKFILL_MAX.`,
 	return cmd
 }
 
-// parseTimeFlag reads an RFC 3339 time or a date (midnight UTC).
-func parseTimeFlag(flag, s string) (time.Time, error) {
+// parseTimeFlag reads an RFC 3339 time or a date in UTC: its midnight,
+// or with endOfDay its last second (--to 2026-11-01 takes in the whole
+// day, as a person naming a day means).
+func parseTimeFlag(flag, s string, endOfDay bool) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		return t, nil
 	}
 	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		if endOfDay {
+			t = t.Add(24*time.Hour - time.Second)
+		}
 		return t, nil
 	}
 	return time.Time{}, usageError("%s %q: want an RFC 3339 time (2026-11-01T06:00:00Z) or a date (2026-11-01)", flag, s)

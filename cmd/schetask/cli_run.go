@@ -86,7 +86,7 @@ func parseParams(flags []string) (map[string]string, error) {
 func (c *cli) run(ctx context.Context, api *apiclient.Client, task string, params map[string]string, wait, follow bool) error {
 	wf, err := api.RunTask(ctx, task, params)
 	if err != nil {
-		return &exitError{code: tasktype.ExitNotStarted, err: fmt.Errorf("run %s could not start: %w", task, err)}
+		return &exitError{code: tasktype.ExitNotStarted, err: fmt.Errorf("run %s could not start: %w", task, withHint(err))}
 	}
 	if !wait {
 		if c.json {

@@ -90,7 +90,7 @@ func newTaskGetCommand(c *cli) *cobra.Command {
 
 func newTaskApplyCommand(c *cli) *cobra.Command {
 	var files []string
-	var dryRun, prune bool
+	var dryRun, prune, allowEmpty bool
 	cmd := &cobra.Command{
 		Use:   "apply -f <file|dir>...",
 		Short: "make the tasks match definitions in YAML files",
@@ -112,6 +112,10 @@ file:line: field: message.`,
 			if err != nil {
 				return &exitError{code: exitAPIError, err: fmt.Errorf("nothing applied:\n%w", err)}
 			}
+			if len(srcs) == 0 && prune && !allowEmpty {
+				return &exitError{code: exitAPIError, err: fmt.Errorf("nothing applied: no task definitions in %s, and --prune would delete every task (pass --allow-empty to mean it)",
+					strings.Join(files, ", "))}
+			}
 			api, err := c.client()
 			if err != nil {
 				return err
@@ -120,7 +124,7 @@ file:line: field: message.`,
 			for i, s := range srcs {
 				defs[i] = s.Definition
 			}
-			res, err := api.Apply(cmd.Context(), apiclient.ApplyRequest{Tasks: defs, Prune: prune, DryRun: dryRun})
+			res, err := api.Apply(cmd.Context(), apiclient.ApplyRequest{Tasks: defs, Prune: prune, DryRun: dryRun, AllowEmpty: allowEmpty})
 			if err != nil {
 				return applyFailure(err, srcs)
 			}
@@ -131,12 +135,16 @@ file:line: field: message.`,
 				fmt.Fprintln(c.out, "dry run: nothing changed; apply would make these changes:")
 			}
 			fmt.Fprint(c.out, ensureNewline(taskdef.FormatChanges(res.Changes)))
+			if n := len(res.Changes); !dryRun && n > 0 {
+				fmt.Fprintf(c.out, "applied %d change(s); sync follows within seconds\n", n)
+			}
 			return nil
 		},
 	}
 	cmd.Flags().StringArrayVarP(&files, "filename", "f", nil, "a YAML file or a folder of them (repeatable)")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print what would change, change nothing")
 	cmd.Flags().BoolVar(&prune, "prune", false, "delete the tasks that no file names")
+	cmd.Flags().BoolVar(&allowEmpty, "allow-empty", false, "with --prune and no definitions, delete every task")
 	_ = cmd.MarkFlagFilename("filename", "yaml", "yml")
 	return cmd
 }

@@ -4,6 +4,7 @@ import (
 	"maps"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/schetask/schetask/apiclient"
 	"github.com/schetask/schetask/tasktype"
@@ -90,5 +91,28 @@ func TestFireExitCode(t *testing.T) {
 				t.Errorf("exit %d, want %d", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestBackfillDatesNameWholeDays: --from with a date is its midnight,
+// --to with a date takes in the whole day; an RFC 3339 time is as given.
+func TestBackfillDatesNameWholeDays(t *testing.T) {
+	for _, tt := range []struct {
+		in       string
+		endOfDay bool
+		want     string
+	}{
+		{"2026-11-25", false, "2026-11-25T00:00:00Z"},
+		{"2026-11-25", true, "2026-11-25T23:59:59Z"},
+		{"2026-11-25T06:00:00Z", true, "2026-11-25T06:00:00Z"},
+		{"2026-11-25T06:00:00+08:00", false, "2026-11-24T22:00:00Z"},
+	} {
+		got, err := parseTimeFlag("--to", tt.in, tt.endOfDay)
+		if err != nil || got.UTC().Format(time.RFC3339) != tt.want {
+			t.Errorf("%s (end of day %v): %v, %v; want %s", tt.in, tt.endOfDay, got, err, tt.want)
+		}
+	}
+	if _, err := parseTimeFlag("--to", "yesterday", true); err == nil {
+		t.Error("yesterday read as a time")
 	}
 }
