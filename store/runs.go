@@ -16,7 +16,7 @@ const runColumns = `id, task_name, task_version, workflow_id, run_id, scheduled_
 	start_time, process_start_time, end_time, exit_code, status, error, stderr_head,
 	stderr_lines, log_path, log_bytes, history_path, published_files, publishes, host, pid,
 	isolation, cpu_user_seconds, cpu_system_seconds, peak_memory_bytes, io_read_bytes, io_write_bytes,
-	attempt, retry_at, params, backfill_id`
+	attempt, retry_at, params, backfill_id, logical_date, upstream_runs`
 
 func scanRun(row pgx.Row) (tasktype.Run, error) {
 	var r tasktype.Run
@@ -25,7 +25,8 @@ func scanRun(row pgx.Row) (tasktype.Run, error) {
 		&r.StderrHead, &r.StderrLines, &r.LogPath, &r.LogBytes, &r.HistoryPath,
 		&r.PublishedFiles, &r.Publishes, &r.Host, &r.PID,
 		&r.Isolation, &r.Usage.CPUUserSeconds, &r.Usage.CPUSystemSeconds, &r.Usage.PeakMemoryBytes,
-		&r.Usage.IOReadBytes, &r.Usage.IOWriteBytes, &r.Attempt, &r.RetryAt, &r.Params, &r.BackfillID)
+		&r.Usage.IOReadBytes, &r.Usage.IOWriteBytes, &r.Attempt, &r.RetryAt, &r.Params, &r.BackfillID,
+		&r.LogicalDate, &r.UpstreamRuns)
 	return r, err
 }
 

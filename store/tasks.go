@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -20,7 +21,7 @@ const taskColumns = `task_name, rule, time_zone, timeout, timeout_action, task_s
 	run_as, memory_limit_mb, cpu_limit, pids_limit, keep_runs, keep_days,
 	learn_normal, slow_margin_seconds,
 	retry_max, retry_delay_seconds, retry_backoff, retry_delay_max_seconds, retry_on,
-	retry_timed_out, retry_lost, params`
+	retry_timed_out, retry_lost, params, after, after_condition, on_failure, deadline`
 
 func scanTask(row pgx.Row) (tasktype.Task, error) {
 	var t tasktype.Task
@@ -34,11 +35,17 @@ func scanTask(row pgx.Row) (tasktype.Task, error) {
 		&t.RunAs, &t.MemoryLimitMB, &t.CPULimit, &t.PidsLimit, &t.KeepRuns, &t.KeepDays,
 		&t.LearnNormal, &slowMargin,
 		&t.Retry.Max, &retryDelay, &t.Retry.Backoff, &retryMaxDelay, &t.Retry.On,
-		&t.Retry.TimedOut, &t.Retry.Lost, &t.Params)
+		&t.Retry.TimedOut, &t.Retry.Lost, &t.Params, &t.After, &t.AfterCondition, &t.OnFailure, &t.Deadline)
 	t.Retry.Delay, t.Retry.MaxDelay = time.Duration(retryDelay)*time.Second, time.Duration(retryMaxDelay)*time.Second
 	t.Timeout = time.Duration(timeout) * time.Second
 	if len(t.Params) == 0 {
 		t.Params = nil // '[]' declares none, as nil does
+	}
+	if len(t.After) == 0 {
+		t.After = nil
+	}
+	if len(t.OnFailure) == 0 {
+		t.OnFailure = nil
 	}
 	if slowMargin != nil {
 		t.SlowMargin = new(time.Duration(*slowMargin) * time.Second)
@@ -197,11 +204,19 @@ func taskArgs(t tasktype.Task) []any {
 	if params == nil {
 		params = []tasktype.Param{}
 	}
+	after, onFailure := t.After, t.OnFailure
+	if after == nil {
+		after = []string{}
+	}
+	if onFailure == nil {
+		onFailure = []string{}
+	}
 	return []any{t.Name, t.Rule, t.TimeZone, int32(t.Timeout / time.Second), t.TimeoutAction,
 		t.Status, t.Overlap, t.Owners, t.Description, t.AlertChannels, t.SlackChannel, t.WebhookURL, t.StatusNote,
 		t.RunAs, t.MemoryLimitMB, t.CPULimit, t.PidsLimit, t.KeepRuns, t.KeepDays,
 		r.Max, int32(r.Delay / time.Second), r.Backoff, int32(r.MaxDelay / time.Second), r.On,
-		r.TimedOut, r.Lost, t.LearnNormal, slowMargin, params}
+		r.TimedOut, r.Lost, t.LearnNormal, slowMargin, params,
+		after, cmp.Or(t.AfterCondition, tasktype.AfterAllSucceeded), onFailure, t.Deadline}
 }
 
 // insertTaskSQL and updateTaskSQL write every setting of a task, from
@@ -211,9 +226,10 @@ const (
 			task_status, overlap_policy, owners, description, alert_channels, slack_channel, webhook_url, status_note,
 			run_as, memory_limit_mb, cpu_limit, pids_limit, keep_runs, keep_days,
 			retry_max, retry_delay_seconds, retry_backoff, retry_delay_max_seconds, retry_on,
-			retry_timed_out, retry_lost, learn_normal, slow_margin_seconds, params)
+			retry_timed_out, retry_lost, learn_normal, slow_margin_seconds, params,
+			after, after_condition, on_failure, deadline)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
-			$20, $21, $22, $23, $24, $25, $26, $27, $28, $29)`
+			$20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33)`
 	updateTaskSQL = `UPDATE t_task_list SET rule = $2, time_zone = $3, timeout = $4, timeout_action = $5,
 			task_status = $6, overlap_policy = $7, owners = $8, description = $9,
 			alert_channels = $10, slack_channel = $11, webhook_url = $12, status_note = $13,
@@ -221,7 +237,7 @@ const (
 			keep_runs = $18, keep_days = $19,
 			retry_max = $20, retry_delay_seconds = $21, retry_backoff = $22, retry_delay_max_seconds = $23,
 			retry_on = $24, retry_timed_out = $25, retry_lost = $26, learn_normal = $27, slow_margin_seconds = $28,
-			params = $29
+			params = $29, after = $30, after_condition = $31, on_failure = $32, deadline = $33
 		WHERE task_name = $1`
 )
 

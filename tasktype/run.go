@@ -89,6 +89,12 @@ type Run struct {
 	Params map[string]string
 	// BackfillID is the backfill that started the run, if one did.
 	BackfillID *int64
+	// LogicalDate is the date the run is for: its nominal time truncated
+	// to its task's period, or its upstream runs' (nil on runs from before
+	// chains).
+	LogicalDate *time.Time
+	// UpstreamRuns are the runs whose ends started this one (a chain).
+	UpstreamRuns []int64
 }
 
 // Usage is what a run consumed: from its cgroup, or from wait4's rusage

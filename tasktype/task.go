@@ -44,6 +44,20 @@ const (
 	OverlapAllowAll       OverlapPolicy = "allow_all"
 )
 
+// AfterCondition says which ends of its upstream runs start a task that
+// runs after others.
+type AfterCondition string
+
+// The conditions.
+const (
+	// AfterAllSucceeded: every upstream's run for the logical date succeeded.
+	AfterAllSucceeded AfterCondition = "all_succeeded"
+	// AfterAnySucceeded: one upstream's run succeeded.
+	AfterAnySucceeded AfterCondition = "any_succeeded"
+	// AfterAllDone: every upstream's run ended, however.
+	AfterAllDone AfterCondition = "all_done"
+)
+
 // Task is one row of t_task_list.
 type Task struct {
 	Name          string
@@ -87,6 +101,17 @@ type Task struct {
 	Retry Retry
 	// Params are the parameters runs started by people may set.
 	Params []Param
+	// After are the tasks this one runs after, per logical date, when
+	// AfterCondition holds of their runs; its Rule may then be empty (it
+	// runs only after them).
+	After          []string
+	AfterCondition AfterCondition
+	// OnFailure are the tasks run when a run of this one fails (after its
+	// last attempt).
+	OnFailure []string
+	// Deadline says by when a logical date's run must have succeeded:
+	// "HH:MM" in the task's zone, or "+2h" after the nominal time; "" none.
+	Deadline string
 
 	LastStartTime   *time.Time
 	LastEndTime     *time.Time
