@@ -61,14 +61,14 @@ tasks: []
 		"notes.txt":     "name: not read\n",
 		"sub/deep.yaml": "name: not-read\nrule: 0 * * * *\n",
 	})
-	srcs, err := taskdef.Load(dir)
+	_, err := taskdef.Load(dir)
 	if err == nil || !strings.Contains(err.Error(), "b.yml:7: defaults: unknown field beside tasks:") {
 		t.Fatalf("a stray key beside tasks: %v", err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "b.yml"), []byte("name: copper\nrule: 0 9 * * *\nenabled: false\nstatus_note: vendor down\n---\n---\ntasks: []\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	srcs, err = taskdef.Load(dir)
+	srcs, err := taskdef.Load(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/schetask/schetask/apiclient"
-	"github.com/schetask/schetask/tasktype"
 )
 
 // The CLI's exit codes besides a run's own (see `schetask run --wait`).
@@ -241,9 +240,6 @@ func durationText(r apiclient.Run) string {
 	}
 	return d.Round(time.Second).String()
 }
-
-// runEnded reports whether a run's status is a final one.
-func runEnded(s tasktype.RunStatus) bool { return s != "" && s != tasktype.RunRunning }
 
 // completeTasks completes a task name from the API, when SCHETASK_URL and
 // SCHETASK_TOKEN (or the flags) reach one; else it offers nothing.
