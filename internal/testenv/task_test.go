@@ -68,8 +68,8 @@ func TestTaskWritesWhatATestStates(t *testing.T) {
 		StatusNote: "paused for the audit", RunAs: "batch_user",
 		MemoryLimitMB: new(0), CPULimit: new(0.5), PidsLimit: new(64),
 		SlowMargin: new(90 * time.Second), AfterCondition: tasktype.AfterAllSucceeded,
-		Retry:      tasktype.Retry{Max: 3, Delay: 5 * time.Second, Backoff: 1.5, MaxDelay: time.Minute, On: "1-99,137", TimedOut: true, Lost: true},
-		CreatedAt:  got.CreatedAt, UpdatedAt: got.UpdatedAt,
+		Retry:     tasktype.Retry{Max: 3, Delay: 5 * time.Second, Backoff: 1.5, MaxDelay: time.Minute, On: "1-99,137", TimedOut: true, Lost: true},
+		CreatedAt: got.CreatedAt, UpdatedAt: got.UpdatedAt,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("row:\n got %+v\nwant %+v", got, want)
