@@ -10,6 +10,8 @@ import (
 	"os"
 	"time"
 
+	"go.temporal.io/sdk/client"
+
 	"github.com/schetask/schetask/publish"
 	"github.com/schetask/schetask/sandbox"
 	"github.com/schetask/schetask/store"
@@ -50,7 +52,16 @@ type Activities struct {
 	Sandbox *sandbox.Sandbox
 	// PublishTargets are the roots a task may publish to.
 	PublishTargets publish.Targets
-	Logger         *slog.Logger
+	// Temporal starts chained runs and signals chain gates; TaskQueue is
+	// where the gates run, ScheduleIDPrefix starts the tasks' schedule ids
+	// (and the chain's workflow ids).
+	Temporal         client.Client
+	TaskQueue        string
+	ScheduleIDPrefix string
+	// ChainWait is how long a gate waits past its logical date's period
+	// for upstreams that have not reported (DefaultChainWait when 0).
+	ChainWait time.Duration
+	Logger    *slog.Logger
 }
 
 func (a *Activities) getenv(key string) string {

@@ -38,6 +38,14 @@ type ExecTaskInput struct {
 	// Params are the run's parameter values (StartRunResult.Params); each
 	// reaches the process as SCHETASK_PARAM_<NAME>.
 	Params map[string]string `json:",omitempty"`
+	// LogicalDate is the date the run is for (SCHETASK_LOGICAL_DATE); zero
+	// leaves the variable out.
+	LogicalDate time.Time `json:",omitempty"`
+	// UpstreamRuns are the runs whose ends started this one
+	// (SCHETASK_UPSTREAM_RUNS); UpstreamHistory their history folders by
+	// task (SCHETASK_UPSTREAM_HISTORY_<TASK>).
+	UpstreamRuns    []int64           `json:",omitempty"`
+	UpstreamHistory map[string]string `json:",omitempty"`
 }
 
 // ExecTaskResult is how the task's process ended.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/schetask/schetask/rule"
 	"github.com/schetask/schetask/store"
 	"github.com/schetask/schetask/taskdir"
 	"github.com/schetask/schetask/tasktype"
@@ -23,6 +24,12 @@ type StartRunInput struct {
 	// Params are the parameter values a person gave the run; nil for a
 	// scheduled fire, which takes the declared defaults.
 	Params map[string]string `json:",omitempty"`
+	// LogicalDate is the date a chain started the run for; nil for a
+	// fire, whose date is its scheduled time truncated to the task's
+	// period.
+	LogicalDate *time.Time `json:",omitempty"`
+	// UpstreamRuns are the runs whose ends started this one.
+	UpstreamRuns []int64 `json:",omitempty"`
 }
 
 // StartRunResult is what the start hook made: the run's row, its version,
@@ -43,6 +50,12 @@ type StartRunResult struct {
 	// Params are the run's parameter values, the declared defaults filled
 	// in; nil for a task that declares none.
 	Params map[string]string `json:",omitempty"`
+	// LogicalDate is the date the run is for (zero in results from before
+	// chains).
+	LogicalDate time.Time `json:",omitempty"`
+	// UpstreamHistory holds, by upstream task, the history folder of the
+	// upstream run that started this one (what it published).
+	UpstreamHistory map[string]string `json:",omitempty"`
 }
 
 // StartRun is the start hook: it resolves the run's parameter values
@@ -55,13 +68,23 @@ func (a *Activities) StartRun(ctx context.Context, in StartRunInput) (StartRunRe
 		loc = time.UTC
 	}
 	nameErr := tasktype.ValidateName(in.TaskName)
-	params, paramErr, err := a.runParams(ctx, in)
+	task, err := a.currentTask(ctx, in.TaskName)
+	if err != nil {
+		return StartRunResult{}, fmt.Errorf("start hook: %w", err)
+	}
+	params, paramErr := runParams(task, in)
+	logical, err := a.logicalDate(ctx, task, in, loc)
+	if err != nil {
+		return StartRunResult{}, fmt.Errorf("start hook: %w", err)
+	}
+	upstream, err := a.upstreamHistory(ctx, in.UpstreamRuns)
 	if err != nil {
 		return StartRunResult{}, fmt.Errorf("start hook: %w", err)
 	}
 	run, err := a.Store.StartRun(ctx, store.StartRunParams{
 		TaskName: in.TaskName, WorkflowID: in.WorkflowID, RunID: in.RunID,
 		ScheduledTime: in.ScheduledTime, Location: loc, Attempt: in.Attempt, Params: params,
+		LogicalDate: logical, UpstreamRuns: in.UpstreamRuns,
 		LogPath: func(version string) (string, error) {
 			if nameErr != nil {
 				return "", nil
@@ -72,7 +95,8 @@ func (a *Activities) StartRun(ctx context.Context, in StartRunInput) (StartRunRe
 	if err != nil {
 		return StartRunResult{}, fmt.Errorf("start hook: %w", err)
 	}
-	res := StartRunResult{RunID: run.ID, Version: run.Version, LogPath: run.LogPath, Attempt: run.Attempt, Params: params}
+	res := StartRunResult{RunID: run.ID, Version: run.Version, LogPath: run.LogPath, Attempt: run.Attempt, Params: params,
+		LogicalDate: logical, UpstreamHistory: upstream}
 	if nameErr != nil {
 		res.Problem = nameErr.Error()
 		return res, nil
@@ -93,26 +117,77 @@ func (a *Activities) StartRun(ctx context.Context, in StartRunInput) (StartRunRe
 	return res, nil
 }
 
+// currentTask reads the task's row; nil when it was deleted since the
+// fire (or its name is not valid), which runs as it would have.
+func (a *Activities) currentTask(ctx context.Context, name string) (*tasktype.Task, error) {
+	if tasktype.ValidateName(name) != nil {
+		return nil, nil
+	}
+	t, err := a.Store.GetTask(ctx, name)
+	if errors.Is(err, store.ErrTaskNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
 // runParams resolves the run's parameter values against what the task
 // declares now: nil values for a task that declares none (and was given
-// none); refused is the values' refusal, err a failure to read the task.
-func (a *Activities) runParams(ctx context.Context, in StartRunInput) (values map[string]string, refused, err error) {
+// none); refused is the values' refusal.
+func runParams(t *tasktype.Task, in StartRunInput) (values map[string]string, refused error) {
 	var declared []tasktype.Param
-	if tasktype.ValidateName(in.TaskName) == nil {
-		t, err := a.Store.GetTask(ctx, in.TaskName)
-		switch {
-		case errors.Is(err, store.ErrTaskNotFound):
-			// Deleted since the fire: it runs as it would have, without
-			// parameters.
-		case err != nil:
-			return nil, nil, err
-		default:
-			declared = t.Params
-		}
+	if t != nil {
+		declared = t.Params
 	}
 	values, refused = tasktype.ResolveParams(declared, in.Params, in.Params != nil)
 	if refused != nil || len(declared) == 0 {
-		return nil, refused, nil
+		return nil, refused
 	}
-	return values, nil, nil
+	return values, nil
+}
+
+// logicalDate is the date the run is for: the chain's, or its scheduled
+// time truncated to its task's period (a day for a deleted task).
+func (a *Activities) logicalDate(ctx context.Context, t *tasktype.Task, in StartRunInput, loc *time.Location) (time.Time, error) {
+	if in.LogicalDate != nil {
+		return in.LogicalDate.UTC(), nil
+	}
+	period := 24 * time.Hour
+	if t != nil {
+		if p, ok := rule.Period(t.Rule); ok {
+			period = p
+		} else if len(t.After) > 0 {
+			tasks, err := a.tasksByName(ctx)
+			if err != nil {
+				return time.Time{}, err
+			}
+			period = chainPeriod(tasks, t.Name)
+		}
+	}
+	return rule.LogicalDate(in.ScheduledTime, period, loc).UTC(), nil
+}
+
+// upstreamHistory maps each upstream run's task to the run's history
+// folder (its archived publish/), for SCHETASK_UPSTREAM_HISTORY_<TASK>.
+func (a *Activities) upstreamHistory(ctx context.Context, runs []int64) (map[string]string, error) {
+	var out map[string]string
+	for _, id := range runs {
+		r, err := a.Store.GetRun(ctx, id)
+		if errors.Is(err, store.ErrRunNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if r.HistoryPath == "" {
+			continue
+		}
+		if out == nil {
+			out = map[string]string{}
+		}
+		out[r.TaskName] = a.Layout.Abs(r.HistoryPath)
+	}
+	return out, nil
 }

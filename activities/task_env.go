@@ -62,7 +62,27 @@ func (a *Activities) taskEnv(in ExecTaskInput, dir, logPath, socket, tmp string,
 		"SCHETASK_SCHEDULED_TIME="+in.ScheduledTime.UTC().Format(time.RFC3339),
 		"SCHETASK_ATTEMPT="+strconv.Itoa(max(in.Attempt, 1)),
 	)
-	return append(env, paramEnv(in.Params)...)
+	return append(append(env, chainEnv(in)...), paramEnv(in.Params)...)
+}
+
+// chainEnv is the environment of a run's logical date and, for a run a
+// chain started, its upstream runs and their history folders.
+func chainEnv(in ExecTaskInput) []string {
+	var env []string
+	if !in.LogicalDate.IsZero() {
+		env = append(env, "SCHETASK_LOGICAL_DATE="+in.LogicalDate.UTC().Format(time.RFC3339))
+	}
+	if len(in.UpstreamRuns) > 0 {
+		ids := make([]string, len(in.UpstreamRuns))
+		for i, id := range in.UpstreamRuns {
+			ids[i] = strconv.FormatInt(id, 10)
+		}
+		env = append(env, "SCHETASK_UPSTREAM_RUNS="+strings.Join(ids, ","))
+	}
+	for _, task := range slices.Sorted(maps.Keys(in.UpstreamHistory)) {
+		env = append(env, upstreamEnvName(task)+"="+in.UpstreamHistory[task])
+	}
+	return env
 }
 
 // paramEnv is the environment of a run's parameter values, by name.

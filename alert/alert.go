@@ -1,8 +1,9 @@
 // Package alert holds what an alert is, when one is sent and when it is
 // held back: the five kinds of the seed system (timeout, non-zero exit,
-// missed run, deleted task, the task's own notify) plus recovery and runs
-// unlike the task's usual ones, the repeat limit per task, and raising an alert so
-// that Temporal delivers it. The channels that carry it are in package notify.
+// missed run, deleted task, the task's own notify) plus recovery, runs
+// unlike the task's usual ones and missed deadlines, the repeat limit per
+// task, and raising an alert so that Temporal delivers it. The channels
+// that carry it are in package notify.
 package alert
 
 import (
@@ -38,12 +39,16 @@ const (
 	// KindDidNothing: a run succeeded but published nothing, or logged far
 	// less, when the task's usual runs did.
 	KindDidNothing Kind = "did_nothing"
+	// KindDeadline: a logical date's run had not succeeded by the task's
+	// deadline (late, still running, waiting for an upstream, failed or
+	// never started; see monitor.CheckDeadlines).
+	KindDeadline Kind = "deadline"
 )
 
 // Kinds are every kind, in the order above; t_task_alert's kind_known
 // check accepts exactly these (TestDatabaseAcceptsExactlyTheAlertKinds).
 var Kinds = []Kind{KindTimeout, KindFailed, KindLost, KindMissed, KindDeleted, KindCustom, KindRecovered,
-	KindSlow, KindFast, KindDidNothing}
+	KindSlow, KindFast, KindDidNothing, KindDeadline}
 
 // Severity says how bad an alert is, for colours and subjects.
 func (k Kind) Severity() string {

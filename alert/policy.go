@@ -18,6 +18,9 @@ const (
 	// TopicNormal covers runs unlike the task's usual ones (slow, fast,
 	// did nothing).
 	TopicNormal Topic = "normal"
+	// TopicDeadline covers missed deadlines: a promise of its own, not
+	// held back by the failure or missed-run alerts that often explain it.
+	TopicDeadline Topic = "deadline"
 )
 
 // Topic is the repeat limit k counts against.
@@ -31,6 +34,8 @@ func (k Kind) Topic() Topic {
 		return TopicDeleted
 	case KindSlow, KindFast, KindDidNothing:
 		return TopicNormal
+	case KindDeadline:
+		return TopicDeadline
 	}
 	return TopicFailure
 }

@@ -33,6 +33,8 @@ func TestDecide(t *testing.T) {
 		{"deletions are never held back", "0:deleted 1:deleted", "deleted deleted"},
 		{"missed runs are limited like failures", "0:missed 1:missed 10:missed", "missed missed+repeat(1)"},
 		{"custom alerts are limited too", "0:custom 5:custom 6:custom 20:custom", "custom custom+repeat(2)"},
+		{"deadlines have a limit of their own, not the failures'", "0:failed 1:deadline 2:deadline 3:failed 12:deadline",
+			"failed deadline deadline+repeat(1)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

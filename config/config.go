@@ -78,6 +78,10 @@ type Config struct {
 	// ReapInterval is how often a worker looks for processes orphaned by a
 	// dead worker on its host (SCHETASK_REAP_INTERVAL).
 	ReapInterval time.Duration
+	// ChainWait is how long a task that runs after others waits, past its
+	// logical date's period, for upstreams that have not reported before
+	// it says it will not run (SCHETASK_CHAIN_WAIT, default 24h).
+	ChainWait time.Duration
 	// MaxConcurrentRuns bounds how many task processes one worker runs at
 	// once; more wait in Temporal for a free worker (SCHETASK_MAX_CONCURRENT_RUNS).
 	MaxConcurrentRuns int

@@ -21,12 +21,14 @@ func loadWorker(r *reader, c *Config) {
 	c.WorkerDrain = r.duration("SCHETASK_WORKER_DRAIN", 10*time.Second)
 	c.MaxRunDuration = r.duration("SCHETASK_MAX_RUN_DURATION", 24*time.Hour)
 	c.ReapInterval = r.duration("SCHETASK_REAP_INTERVAL", 10*time.Second)
+	c.ChainWait = r.duration("SCHETASK_CHAIN_WAIT", 24*time.Hour)
 	c.MaxConcurrentRuns = r.count("SCHETASK_MAX_CONCURRENT_RUNS", 100)
 	c.TaskEnv = r.list("SCHETASK_TASK_ENV")
 	c.PublishTargets = r.str("SCHETASK_PUBLISH_TARGETS", "")
 	r.positive("SCHETASK_HEARTBEAT_TIMEOUT", c.HeartbeatTimeout)
 	r.positive("SCHETASK_MAX_RUN_DURATION", c.MaxRunDuration)
 	r.positive("SCHETASK_REAP_INTERVAL", c.ReapInterval)
+	r.positive("SCHETASK_CHAIN_WAIT", c.ChainWait)
 	if c.HeartbeatTimeout < 2*time.Second {
 		r.errs = append(r.errs, fmt.Errorf("SCHETASK_HEARTBEAT_TIMEOUT: must be at least 2s, got %s", c.HeartbeatTimeout))
 	}

@@ -1,6 +1,7 @@
 // Package monitor checks from Postgres alone that every enabled task ran
-// when its rule said it should and that no running run goes far past what
-// its task usually takes, and keeps alert deliveries going. It does
+// when its rule said it should, that no running run goes far past what
+// its task usually takes and that each logical date's run succeeded by
+// its task's deadline (deadline.go), and keeps alert deliveries going. It does
 // not trust the scheduler it checks: the fire times come from the rule
 // itself (rule.Rule.Next, which keeps fixed-time rules to the local clock
 // on DST days as the synced schedules do), the runs from
@@ -13,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/schetask/schetask/alert"
@@ -56,6 +58,9 @@ func (m *Monitor) Run(ctx context.Context) error {
 		if _, err := m.CheckSlow(ctx); err != nil && ctx.Err() == nil {
 			m.logger().Error("slow-run check", slog.Any("error", err))
 		}
+		if _, err := m.CheckDeadlines(ctx); err != nil && ctx.Err() == nil {
+			m.logger().Error("deadline check", slog.Any("error", err))
+		}
 		if n, err := m.Alerts.DispatchPending(ctx); err != nil && ctx.Err() == nil {
 			m.logger().Warn("alert deliveries still waiting for Temporal", slog.Any("error", err))
 		} else if n > 0 {
@@ -93,6 +98,9 @@ func (m *Monitor) CheckMissed(ctx context.Context) (int, error) {
 func (m *Monitor) checkTask(ctx context.Context, t tasktype.Task) (int, error) {
 	if t.Status != tasktype.StatusOn {
 		return 0, nil // paused runs are not missed; resuming moves updated_at
+	}
+	if strings.TrimSpace(t.Rule) == "" {
+		return 0, nil // runs after its upstreams only: no fire of its own to miss
 	}
 	sync, synced, err := m.Store.GetSyncState(ctx, t.Name)
 	if err != nil {

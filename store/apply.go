@@ -25,13 +25,13 @@ func (s *Store) ApplyTasks(ctx context.Context, creates, updates []tasktype.Task
 				if errors.As(err, &pgErr) && pgErr.Code == uniqueViolation {
 					return fmt.Errorf("create task %q: %w", t.Name, ErrTaskExists)
 				}
-				return fmt.Errorf("create task %q: %w", t.Name, err)
+				return fmt.Errorf("create task %q: %w", t.Name, chainCycle(t, err))
 			}
 		}
 		for _, t := range updates {
 			tag, err := tx.Exec(ctx, updateTaskSQL, taskArgs(t)...)
 			if err != nil {
-				return fmt.Errorf("update task %q: %w", t.Name, err)
+				return fmt.Errorf("update task %q: %w", t.Name, chainCycle(t, err))
 			}
 			if tag.RowsAffected() == 0 {
 				return fmt.Errorf("update task %q: %w", t.Name, ErrTaskNotFound)

@@ -59,6 +59,11 @@ type StartRunParams struct {
 	// Params are the parameter values the run gets, recorded on its row;
 	// nil (NULL) for a task that declares none.
 	Params map[string]string
+	// LogicalDate is the date the run is for (rule.LogicalDate); zero
+	// leaves it NULL.
+	LogicalDate time.Time
+	// UpstreamRuns are the runs whose ends started this one (a chain).
+	UpstreamRuns []int64
 }
 
 // StartRun is the database half of a run's start hook: it inserts the
@@ -73,6 +78,14 @@ type StartRunParams struct {
 func (s *Store) StartRun(ctx context.Context, p StartRunParams) (tasktype.Run, error) {
 	var run tasktype.Run
 	p.Attempt = max(p.Attempt, 1)
+	var logical *time.Time
+	if !p.LogicalDate.IsZero() {
+		logical = &p.LogicalDate
+	}
+	upstream := p.UpstreamRuns
+	if upstream == nil {
+		upstream = []int64{}
+	}
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		r, err := scanRun(tx.QueryRow(ctx, `SELECT `+runColumns+` FROM t_task_exec_list
 			WHERE workflow_id = $1 AND run_id = $2 AND attempt = $3`, p.WorkflowID, p.RunID, p.Attempt))
@@ -96,7 +109,7 @@ func (s *Store) StartRun(ctx context.Context, p StartRunParams) (tasktype.Run, e
 			}
 			r, err = scanRun(tx.QueryRow(ctx, `
 				INSERT INTO t_task_exec_list (task_name, task_version, workflow_id, run_id, scheduled_time, log_path, attempt,
-					params, backfill_id)
+					params, backfill_id, logical_date, upstream_runs)
 				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, CASE WHEN $7 > 1 THEN
 					(SELECT backfill_id FROM t_task_exec_list WHERE workflow_id = $3 AND run_id = $4 AND attempt = 1)
 				ELSE
@@ -104,10 +117,11 @@ func (s *Store) StartRun(ctx context.Context, p StartRunParams) (tasktype.Run, e
 						AND $5 BETWEEN b.start_time AND b.end_time
 						AND b.requested_at > $5 AND b.requested_at <= now()
 						ORDER BY b.requested_at DESC, b.id DESC LIMIT 1)
-				END)
+				END, $9, $10)
 				ON CONFLICT (task_name, task_version) DO NOTHING
 				RETURNING `+runColumns,
-				p.TaskName, version, p.WorkflowID, p.RunID, p.ScheduledTime, logPath, p.Attempt, p.Params))
+				p.TaskName, version, p.WorkflowID, p.RunID, p.ScheduledTime, logPath, p.Attempt, p.Params,
+				logical, upstream))
 			if errors.Is(err, pgx.ErrNoRows) {
 				continue
 			}

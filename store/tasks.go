@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -186,6 +188,66 @@ func (s *Store) TaskWebhook(ctx context.Context, name string) (TaskWebhook, erro
 // uniqueViolation is Postgres's SQLSTATE for a duplicate key.
 const uniqueViolation = "23505"
 
+// checkViolation is Postgres's SQLSTATE for a refused check, which the
+// chain trigger raises too (constraint chainNoCycle).
+const (
+	checkViolation = "23514"
+	chainNoCycle   = "chain_no_cycle"
+)
+
+// ErrChainCycle is what a task write that would make the chain graph
+// loop (a task after or on failure of itself, or of a task that runs
+// after it) fails with; errors.As gives the *ChainCycleError saying which.
+var ErrChainCycle = errors.New("chain cycle")
+
+// ChainCycleError is the database's refusal of a chain cycle: Message is
+// its words, "chain cycle: a → b → a" or "task a cannot run after or on
+// failure of itself". It matches ErrChainCycle (errors.Is) and wraps the
+// database's error.
+type ChainCycleError struct {
+	// Task is the task whose write was refused.
+	Task string
+	// Field is the setting of Task that closes the cycle: "after" or
+	// "on_failure".
+	Field string
+	// Cycle is the loop, from Task back to it: [a b a]; [a a] for a task
+	// naming itself.
+	Cycle   []string
+	Message string
+	err     error
+}
+
+func (e *ChainCycleError) Error() string { return e.Message }
+
+// Is makes errors.Is(err, ErrChainCycle) true.
+func (e *ChainCycleError) Is(target error) bool { return target == ErrChainCycle }
+
+func (e *ChainCycleError) Unwrap() error { return e.err }
+
+// chainCycle turns the database's refusal of a chain cycle in a write of
+// t into a *ChainCycleError; any other error is returned as it is.
+func chainCycle(t tasktype.Task, err error) error {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != checkViolation || pgErr.ConstraintName != chainNoCycle {
+		return err
+	}
+	e := &ChainCycleError{Task: t.Name, Field: "after", Message: pgErr.Message, err: pgErr}
+	if path, ok := strings.CutPrefix(pgErr.Message, "chain cycle: "); ok {
+		e.Cycle = strings.Split(path, " → ")
+	} else {
+		e.Cycle = []string{t.Name, t.Name}
+	}
+	// The loop leaves t by an on_failure edge or by a task naming t in
+	// its after, and comes back by t's after or by a task naming t in its
+	// on_failure; say which of t's own settings is in it.
+	if n := len(e.Cycle); n >= 2 {
+		if last := e.Cycle[n-2]; !slices.Contains(t.After, last) && slices.Contains(t.OnFailure, e.Cycle[1]) {
+			e.Field = "on_failure"
+		}
+	}
+	return e
+}
+
 // taskArgs are a task's settings in the column order of CreateTask
 // (UpsertTask takes the first 26).
 func taskArgs(t tasktype.Task) []any {
@@ -252,7 +314,7 @@ func (s *Store) CreateTask(ctx context.Context, t tasktype.Task) error {
 		return fmt.Errorf("create task %q: %w", t.Name, ErrTaskExists)
 	}
 	if err != nil {
-		return fmt.Errorf("create task %q: %w", t.Name, err)
+		return fmt.Errorf("create task %q: %w", t.Name, chainCycle(t, err))
 	}
 	return nil
 }
@@ -273,7 +335,7 @@ func (s *Store) UpdateTask(ctx context.Context, t tasktype.Task, version time.Ti
 			return ErrTaskChanged
 		}
 		after, err = scanTask(tx.QueryRow(ctx, updateTaskSQL+` RETURNING `+taskColumns, taskArgs(t)...))
-		return err
+		return chainCycle(t, err)
 	})
 	if err != nil {
 		return before, after, fmt.Errorf("update task %q: %w", t.Name, err)

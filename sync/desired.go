@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -47,15 +48,7 @@ func (s *Syncer) desiredSchedule(t tasktype.Task) (desired, error) {
 	if err := tasktype.ValidateName(t.Name); err != nil {
 		return desired{}, err
 	}
-	// Parse refuses a rule that never fires, and Spec a zone that is not
-	// an IANA name or UTC ("Local" would be the Temporal host's zone).
-	r, err := rule.Parse(t.Rule)
-	if err != nil {
-		return desired{}, err
-	}
-	// The spec of a fixed-time rule carries the next DST transitions, so
-	// it changes (and the schedule is updated) a day after each passes.
-	spec, err := r.Spec(t.TimeZone, s.now())
+	r, spec, err := s.desiredSpec(t)
 	if err != nil {
 		return desired{}, err
 	}
@@ -98,6 +91,29 @@ func (s *Syncer) desiredSchedule(t tasktype.Task) (desired, error) {
 	sum := sha256.Sum256(b)
 	d.hash = hex.EncodeToString(sum[:12])
 	return d, nil
+}
+
+// desiredSpec is the schedule spec of a task's rule. A task that runs
+// only after others (an empty rule, after set) gets a schedule with no
+// spec: it never fires by itself, but run now, backfill and kill work as
+// for any task, and its input is what its chained runs start with.
+func (s *Syncer) desiredSpec(t tasktype.Task) (rule.Rule, client.ScheduleSpec, error) {
+	if strings.TrimSpace(t.Rule) == "" && len(t.After) > 0 {
+		if _, err := tasktype.ValidateTimeZone(t.TimeZone); err != nil {
+			return rule.Rule{}, client.ScheduleSpec{}, err
+		}
+		return rule.Rule{}, client.ScheduleSpec{TimeZoneName: t.TimeZone}, nil
+	}
+	// Parse refuses a rule that never fires, and Spec a zone that is not
+	// an IANA name or UTC ("Local" would be the Temporal host's zone).
+	r, err := rule.Parse(t.Rule)
+	if err != nil {
+		return r, client.ScheduleSpec{}, err
+	}
+	// The spec of a fixed-time rule carries the next DST transitions, so
+	// it changes (and the schedule is updated) a day after each passes.
+	spec, err := r.Spec(t.TimeZone, s.now())
+	return r, spec, err
 }
 
 // MinCatchupWindow is the shortest catch-up window Temporal takes.

@@ -1,6 +1,7 @@
 package taskdef
 
 import (
+	"cmp"
 	"strconv"
 	"strings"
 	"time"
@@ -28,11 +29,20 @@ import (
 //   - keep_runs, keep_days: the global retention
 //   - retry: no retries; retry.delay_seconds 60, retry.backoff 2,
 //     retry.delay_max_seconds max(3600, delay_seconds)
+//   - after, on_failure: none; after_condition: all_succeeded;
+//     deadline: none
+//
+// rule may be blank (or omitted) when after names tasks: the task then
+// runs only after them.
 //
 // A task whose status is kill (2) is read as enabled: false.
 type Definition struct {
 	Name              string           `json:"name" yaml:"name"`
-	Rule              string           `json:"rule" yaml:"rule"`
+	Rule              string           `json:"rule" yaml:"rule,omitempty"`
+	After             []string         `json:"after,omitempty" yaml:"after,omitempty"`
+	AfterCondition    string           `json:"after_condition,omitempty" yaml:"after_condition,omitempty"`
+	OnFailure         []string         `json:"on_failure,omitempty" yaml:"on_failure,omitempty"`
+	Deadline          string           `json:"deadline,omitempty" yaml:"deadline,omitempty"`
 	TimeZone          string           `json:"time_zone,omitempty" yaml:"time_zone,omitempty"`
 	Timeout           int              `json:"timeout,omitempty" yaml:"timeout,omitempty"`
 	TimeoutAction     string           `json:"timeout_action,omitempty" yaml:"timeout_action,omitempty"`
@@ -123,6 +133,11 @@ func (d Definition) Form() Form {
 		f.RetryTimedOut, f.RetryLost = r.TimedOut, r.Lost
 	}
 	f.Params = FormatParams(d.Params)
+	f.After, f.OnFailure = strings.Join(d.After, ", "), strings.Join(d.OnFailure, ", ")
+	if d.AfterCondition != "" {
+		f.AfterCondition = d.AfterCondition
+	}
+	f.Deadline = strings.TrimSpace(d.Deadline)
 	return f
 }
 
@@ -132,7 +147,7 @@ func (d Definition) Form() Form {
 // empty when d is valid.
 func (d Definition) Task() (tasktype.Task, map[string]string) {
 	f := d.Form()
-	t, formErrs := f.build(d.Params)
+	t, formErrs := f.build(d.Params, d.After, d.OnFailure)
 	errs := make(map[string]string, len(formErrs))
 	for k, v := range formErrs {
 		errs[FieldOf(k)] = v
@@ -157,6 +172,8 @@ func FromTask(t tasktype.Task) Definition {
 			TimedOut: t.Retry.TimedOut, Lost: t.Retry.Lost,
 		},
 		Params: clip(t.Params),
+		After:  clip(t.After), AfterCondition: string(cmp.Or(t.AfterCondition, tasktype.AfterAllSucceeded)),
+		OnFailure: clip(t.OnFailure), Deadline: t.Deadline,
 	}
 	if t.SlowMargin != nil {
 		d.SlowMarginSeconds = new(int(*t.SlowMargin / time.Second))
@@ -219,7 +236,11 @@ func (d Definition) Compact() Definition {
 			d.Retry = &r
 		}
 	}
+	if d.AfterCondition == string(tasktype.AfterAllSucceeded) {
+		d.AfterCondition = ""
+	}
 	d.Owners, d.AlertChannels, d.Params = clip(d.Owners), clip(d.AlertChannels), clip(d.Params)
+	d.After, d.OnFailure = clip(d.After), clip(d.OnFailure)
 	return d
 }
 

@@ -17,7 +17,8 @@ import (
 func tasks() []tasktype.Task {
 	base := func(name string, set func(*tasktype.Task)) tasktype.Task {
 		t := tasktype.Task{Name: name, Rule: "0 * * * *", TimeZone: "UTC", TimeoutAction: tasktype.TimeoutKill,
-			Status: tasktype.StatusOn, Overlap: tasktype.OverlapSkip, LearnNormal: true, Retry: tasktype.Retry{}.WithDefaults()}
+			Status: tasktype.StatusOn, Overlap: tasktype.OverlapSkip, LearnNormal: true, Retry: tasktype.Retry{}.WithDefaults(),
+			AfterCondition: tasktype.AfterAllSucceeded}
 		if set != nil {
 			set(&t)
 		}
@@ -33,6 +34,7 @@ func tasks() []tasktype.Task {
 			t.KeepRuns, t.KeepDays, t.LearnNormal, t.SlowMargin = new(100), new(30), false, new(90*time.Second)
 			t.Retry = tasktype.Retry{Max: 3, Delay: 30 * time.Second, Backoff: 1.5, MaxDelay: 600 * time.Second, On: "1-99,137", TimedOut: true, Lost: true}
 			t.Params = []tasktype.Param{{Name: "DAY", Required: true, Pattern: "[0-9-]+"}, {Name: "MODE", Default: "full run"}}
+			t.After, t.AfterCondition, t.OnFailure, t.Deadline = []string{"extract", "prices"}, tasktype.AfterAnySucceeded, []string{"cleanup"}, "07:00"
 		}),
 		base("paused", func(t *tasktype.Task) { t.Status, t.StatusNote = tasktype.StatusOff, "vendor down: ticket 42" }),
 		base("no-limits", func(t *tasktype.Task) {
@@ -47,6 +49,10 @@ func tasks() []tasktype.Task {
 		}),
 		base("yes", func(t *tasktype.Task) { t.Description, t.StatusNote = "123", "" }),
 		base("0123", func(t *tasktype.Task) { t.Rule = "0 30 9 * * 1-5"; t.Timeout = 604800 * time.Second }),
+		base("after-only", func(t *tasktype.Task) {
+			t.Rule, t.After, t.AfterCondition, t.Deadline = "", []string{"minimal"}, tasktype.AfterAllDone, "+2h"
+		}),
+		base("on-failure", func(t *tasktype.Task) { t.OnFailure, t.Deadline = []string{"cleanup", "page-me"}, "+90m" }),
 	}
 }
 
@@ -91,7 +97,7 @@ func TestFromTaskGivesTheTaskBack(t *testing.T) {
 // t_task_list's columns as the API, the CLI and task files agree.
 func TestFieldNamesAreTheContracts(t *testing.T) {
 	t.Parallel()
-	want := []string{"name", "rule", "time_zone", "timeout", "timeout_action", "enabled", "status_note", "overlap_policy",
+	want := []string{"name", "rule", "after", "after_condition", "on_failure", "deadline", "time_zone", "timeout", "timeout_action", "enabled", "status_note", "overlap_policy",
 		"owners", "description", "alert_channels", "slack_channel", "webhook_url", "run_as", "memory_limit_mb", "cpu_limit",
 		"pids_limit", "keep_runs", "keep_days", "learn_normal", "slow_margin_seconds", "retry", "params"}
 	wantRetry := []string{"max", "delay_seconds", "backoff", "delay_max_seconds", "on", "timed_out", "lost"}

@@ -1,6 +1,7 @@
 package taskdef
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"net/mail"
@@ -10,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/schetask/schetask/rule"
 	"github.com/schetask/schetask/tasktype"
@@ -63,6 +65,10 @@ type Form struct {
 	// Params declares the task's parameters, one a line, in the syntax
 	// ParseParams reads.
 	Params string
+	// After and OnFailure are task names, comma separated (blank: none);
+	// AfterCondition is one of AfterConditions (blank: all_succeeded);
+	// Deadline is as DeadlineSyntax says (blank: none).
+	After, AfterCondition, OnFailure, Deadline string
 }
 
 // NewForm is the console's new-task form as it opens: the settings it
@@ -71,6 +77,7 @@ func NewForm() Form {
 	return Form{
 		TimeZone: "UTC", Timeout: "600", TimeoutAction: string(tasktype.TimeoutKill),
 		Overlap: string(tasktype.OverlapSkip), Enabled: true, LearnNormal: true,
+		AfterCondition: string(tasktype.AfterAllSucceeded),
 	}
 }
 
@@ -89,6 +96,8 @@ func FormFromTask(t tasktype.Task) Form {
 		RetryOn: t.Retry.On, RetryTimedOut: t.Retry.TimedOut, RetryLost: t.Retry.Lost,
 		LearnNormal: t.LearnNormal, SlowMargin: optSeconds(t.SlowMargin),
 		Params: FormatParams(t.Params),
+		After:  strings.Join(t.After, ", "), AfterCondition: string(cmp.Or(t.AfterCondition, tasktype.AfterAllSucceeded)),
+		OnFailure: strings.Join(t.OnFailure, ", "), Deadline: t.Deadline,
 	}
 }
 
@@ -101,16 +110,22 @@ func (f Form) HasChannel(ch string) bool { return slices.Contains(f.AlertChannel
 // valid. A blank timeout is written back as "0", as the form then shows it.
 func (f *Form) Task() (tasktype.Task, map[string]string) {
 	params, err := ParseParams(f.Params)
-	t, errs := f.build(params)
+	t, errs := f.build(params, SplitNames(f.After), SplitNames(f.OnFailure))
 	if err != nil {
 		errs["params"] = err.Error()
 	}
 	return t, errs
 }
 
-// build is Task with the parameters already read: a Definition's come as
-// a list, not as text.
-func (f *Form) build(params []tasktype.Param) (tasktype.Task, map[string]string) {
+// SplitNames reads a list of task names as the form's after and
+// on_failure fields hold them: separated by commas, spaces or new lines.
+func SplitNames(text string) []string {
+	return strings.FieldsFunc(text, func(r rune) bool { return r == ',' || r == ';' || unicode.IsSpace(r) })
+}
+
+// build is Task with the lists already read: a Definition's parameters,
+// upstreams and on-failure tasks come as lists, not as text.
+func (f *Form) build(params []tasktype.Param, after, onFailure []string) (tasktype.Task, map[string]string) {
 	errs := map[string]string{}
 	t := tasktype.Task{
 		Name: f.Name, Rule: f.Rule, TimeZone: f.TimeZone, Description: f.Description,
@@ -126,8 +141,13 @@ func (f *Form) build(params []tasktype.Param) (tasktype.Task, map[string]string)
 	if t.TimeZone == "" {
 		t.TimeZone = "UTC" // the field's placeholder: blank is UTC, never the host's zone
 	}
+	f.chain(&t, errs, after, onFailure)
 	if _, err := tasktype.ValidateTimeZone(t.TimeZone); err != nil {
 		errs["time_zone"] = err.Error()
+	} else if f.Rule == "" && len(after) > 0 {
+		// it runs only after its upstreams
+	} else if f.Rule == "" {
+		errs["rule"] = "required: a crontab rule, or leave it blank and name the tasks this one runs after (after)"
 	} else if _, err := rule.Parse(f.Rule); err != nil {
 		errs["rule"] = err.Error()
 	}

@@ -1,6 +1,8 @@
 package taskdef_test
 
 import (
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -66,6 +68,21 @@ func TestDefinitionsAndTheFormRefuseWithTheSameMessage(t *testing.T) {
 			func(d *taskdef.Definition) {
 				d.Params = []tasktype.Param{{Name: "DAY", Default: "x", Pattern: "[0-9]+"}}
 			}, `default of parameter "DAY"`},
+		{"after", "after", func(f *taskdef.Form) { f.After = "extract, ../etc" }, func(d *taskdef.Definition) { d.After = []string{"extract", "../etc"} }, `invalid task name "../etc"`},
+		{"after", "after", func(f *taskdef.Form) { f.After = "extract gold" }, func(d *taskdef.Definition) { d.After = []string{"extract", "gold"} },
+			`"gold" is this task: a task cannot run after itself`},
+		{"on_failure", "on_failure", func(f *taskdef.Form) { f.OnFailure = "gold" }, func(d *taskdef.Definition) { d.OnFailure = []string{"gold"} },
+			`"gold" is this task: a task cannot run on its own failure`},
+		{"on_failure", "on_failure", func(f *taskdef.Form) { f.OnFailure = manyNames(33) }, func(d *taskdef.Definition) { d.OnFailure = taskdef.SplitNames(manyNames(33)) },
+			"33 tasks: at most 32"},
+		{"after_condition", "after_condition", func(f *taskdef.Form) { f.After, f.AfterCondition = "extract", "most_succeeded" },
+			func(d *taskdef.Definition) { d.After, d.AfterCondition = []string{"extract"}, "most_succeeded" },
+			`"most_succeeded": want one of all_succeeded, any_succeeded, all_done`},
+		{"deadline", "deadline", func(f *taskdef.Form) { f.Deadline = "7am" }, func(d *taskdef.Definition) { d.Deadline = "7am" },
+			`"7am" is not a deadline: want a time of day HH:MM in the task's time zone`},
+		{"deadline", "deadline", func(f *taskdef.Form) { f.Deadline = "+2d" }, func(d *taskdef.Definition) { d.Deadline = "+2d" }, "+<n>s, +<n>m or +<n>h"},
+		{"deadline", "deadline", func(f *taskdef.Form) { f.Deadline = "24:00" }, func(d *taskdef.Definition) { d.Deadline = "24:00" }, `"24:00" is not a deadline`},
+		{"rule", "rule", func(f *taskdef.Form) { f.Rule = "" }, func(d *taskdef.Definition) { d.Rule = "" }, "required: a crontab rule, or leave it blank and name the tasks"},
 		{"params", "params", func(f *taskdef.Form) { f.Params = "DAY\nday" },
 			func(d *taskdef.Definition) { d.Params = []tasktype.Param{{Name: "DAY"}, {Name: "day"}} }, "declared twice"},
 	}
@@ -89,6 +106,53 @@ func TestDefinitionsAndTheFormRefuseWithTheSameMessage(t *testing.T) {
 	}
 }
 
+// manyNames is n distinct task names, comma separated.
+func manyNames(n int) string {
+	names := make([]string, n)
+	for i := range names {
+		names[i] = "t" + strconv.Itoa(i)
+	}
+	return strings.Join(names, ",")
+}
+
+// TestChainSettingsAreReadAsTyped: a rule may be blank when the task
+// runs after others; the lists take commas, spaces or lines, and a name
+// given twice counts once; the deadline's two forms and the conditions
+// are taken; blank condition is all_succeeded.
+func TestChainSettingsAreReadAsTyped(t *testing.T) {
+	t.Parallel()
+	f := taskdef.NewForm()
+	f.Name, f.Rule, f.After, f.OnFailure, f.Deadline = "report", "", "extract,  prices\nextract", "cleanup; page-me", " 07:30 "
+	got, errs := f.Task()
+	if len(errs) > 0 {
+		t.Fatalf("errors: %q", errs)
+	}
+	if got.Rule != "" || !slices.Equal(got.After, []string{"extract", "prices"}) || got.AfterCondition != tasktype.AfterAllSucceeded ||
+		!slices.Equal(got.OnFailure, []string{"cleanup", "page-me"}) || got.Deadline != "07:30" {
+		t.Errorf("task: after %q %q, on_failure %q, deadline %q, rule %q", got.After, got.AfterCondition, got.OnFailure, got.Deadline, got.Rule)
+	}
+	for _, ok := range []string{"", "00:00", "23:59", "+1s", "+90m", "+999999h"} {
+		if err := taskdef.ValidateDeadline(ok); err != nil {
+			t.Errorf("deadline %q: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"7:00", "07:60", "+0h", "+1d", "+1000000s", "2h", "+ 2h"} {
+		if taskdef.ValidateDeadline(bad) == nil {
+			t.Errorf("deadline %q taken", bad)
+		}
+	}
+	for _, c := range taskdef.AfterConditions {
+		d := taskdef.Definition{Name: "report", After: []string{"extract"}, AfterCondition: string(c)}
+		if got, errs := d.Task(); len(errs) > 0 || got.AfterCondition != c {
+			t.Errorf("condition %s: %v, %q", c, got.AfterCondition, errs)
+		}
+	}
+	back := taskdef.FormFromTask(got)
+	if back.After != "extract, prices" || back.OnFailure != "cleanup, page-me" || back.Deadline != "07:30" || back.AfterCondition != "all_succeeded" {
+		t.Errorf("the edit form: %+v", back)
+	}
+}
+
 // TestOmittedFieldsAreTheBlankFormsDefaults: a definition with a name
 // and a rule is the task the new-task form makes with every free field
 // left blank.
@@ -109,7 +173,8 @@ func TestOmittedFieldsAreTheBlankFormsDefaults(t *testing.T) {
 	}
 	if got.TimeZone != "UTC" || got.Status != tasktype.StatusOn || got.Overlap != tasktype.OverlapSkip ||
 		got.TimeoutAction != tasktype.TimeoutKill || !got.LearnNormal || got.Timeout != 0 ||
-		got.Retry != (tasktype.Retry{}).WithDefaults() || got.MemoryLimitMB != nil || got.KeepRuns != nil || got.SlowMargin != nil {
+		got.Retry != (tasktype.Retry{}).WithDefaults() || got.MemoryLimitMB != nil || got.KeepRuns != nil || got.SlowMargin != nil ||
+		got.After != nil || got.AfterCondition != tasktype.AfterAllSucceeded || got.OnFailure != nil || got.Deadline != "" {
 		t.Errorf("defaults: %+v", got)
 	}
 }

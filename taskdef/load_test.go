@@ -127,7 +127,7 @@ func TestAnInvalidFileNamesFileLineAndField(t *testing.T) {
 		wantTasks  string // Tasks' error
 	}{
 		{"unknown field", "tasks:\n  - name: gold\n    rule: 0 * * * *\n    rules: 1 * * * *\n",
-			`x.yaml:4: task "gold": rules: unknown field (known: alert_channels,`, ""},
+			`x.yaml:4: task "gold": rules: unknown field (known: after, after_condition, alert_channels,`, ""},
 		{"unknown retry field", "name: gold\nrule: 0 * * * *\nretry:\n  max: 1\n  delay: 5\n",
 			`x.yaml:5: task "gold": retry.delay: unknown field (known: backoff, delay_max_seconds, delay_seconds`, ""},
 		{"unknown param field", "name: gold\nrule: 0 * * * *\nparams:\n  - name: DAY\n    regex: x\n",
@@ -148,6 +148,12 @@ func TestAnInvalidFileNamesFileLineAndField(t *testing.T) {
 		{"invalid param", "name: gold\nrule: 0 * * * *\nparams:\n  - name: 1DAY\n", "",
 			`x.yaml:3: task "gold": params: parameter name "1DAY"`},
 		{"no name", "rule: 0 * * * *\n", "", `x.yaml:1: name: invalid task name ""`},
+		{"after not a list", "name: gold\nafter: extract\n", `x.yaml:2: task "gold": after: want a list of text, got "extract"`, ""},
+		{"after itself", "name: gold\ntimeout: 60\nafter:\n  - extract\n  - gold\n", "",
+			`x.yaml:3: task "gold": after: "gold" is this task: a task cannot run after itself`},
+		{"bad deadline", "name: gold\nrule: 0 * * * *\ndeadline: 7am\n", "", `x.yaml:3: task "gold": deadline: "7am" is not a deadline`},
+		{"bad condition", "name: gold\nafter: [a]\nafter_condition: some\n", "", `x.yaml:3: task "gold": after_condition: "some": want one of`},
+		{"no rule, no after", "name: gold\ntimeout: 60\n", "", `x.yaml:1: task "gold": rule: required`},
 	}
 	for _, tt := range tests {
 		dir := writeFiles(t, map[string]string{"x.yaml": tt.file})

@@ -151,6 +151,19 @@ func definitionRefused(c *fiber.Ctx, err error) error {
 	return err
 }
 
+// chainCycleOf is the database's refusal of a chain cycle err holds.
+func chainCycleOf(err error) (*store.ChainCycleError, bool) {
+	var cyc *store.ChainCycleError
+	return cyc, errors.As(err, &cyc)
+}
+
+// chainCycleRefused answers a task write the database refused as a chain
+// cycle: 422 invalid, on the field (after or on_failure) that closes it.
+func chainCycleRefused(c *fiber.Ctx, cyc *store.ChainCycleError) error {
+	msg := chainCycleMessage(cyc)
+	return apiInvalid(c, map[string]string{cyc.Field: msg}, "the task definition is invalid: "+cyc.Field+": "+msg)
+}
+
 // invalidTask answers a definition that d.Task() refused.
 func invalidTask(c *fiber.Ctx, fields map[string]string) error {
 	var parts []string
@@ -227,6 +240,8 @@ func (s *Server) apiCreateTask(c *fiber.Ctx) error {
 	ctx := store.WithActor(c.UserContext(), p.Actor("create"))
 	if err := s.store.CreateTask(ctx, t); errors.Is(err, store.ErrTaskExists) {
 		return apiError(c, fiber.StatusConflict, "conflict", fmt.Sprintf("a task %q exists already", t.Name))
+	} else if cyc, ok := chainCycleOf(err); ok {
+		return chainCycleRefused(c, cyc)
 	} else if err != nil {
 		return err
 	}
@@ -297,6 +312,9 @@ func (s *Server) apiUpdateTask(c *fiber.Ctx) error {
 			Task: apiTaskJSON(now)})
 	case errors.Is(err, store.ErrTaskNotFound):
 		return apiError(c, fiber.StatusNotFound, "not_found", fmt.Sprintf("no task %q", cur.Name))
+	case errors.Is(err, store.ErrChainCycle):
+		cyc, _ := chainCycleOf(err)
+		return chainCycleRefused(c, cyc)
 	case err != nil:
 		return err
 	}
@@ -411,6 +429,10 @@ func (s *Server) apiApply(c *fiber.Ctx) error {
 		current = append(current, taskdef.FromTask(t))
 	}
 	diff := taskdef.Diff(current, desired, req.Prune)
+	if p, loop := applyChainLoop(stored, diff, byName, seen); loop != "" {
+		return apiSendError(c, fiber.StatusUnprocessableEntity, apiErrorBody{Error: apiErrorDetail{Code: "invalid",
+			Message: "the definitions make a chain loop; nothing was changed: " + loop, Details: []any{p}}})
+	}
 	changes := make([]applyChange, 0, len(diff))
 	var creates, updates []tasktype.Task
 	var deletes []string
@@ -433,8 +455,15 @@ func (s *Server) apiApply(c *fiber.Ctx) error {
 	}
 	if !req.DryRun && len(changes) > 0 {
 		p := apiUser(c)
+		updates = chainRemovalsFirst(updates, stored)
 		err := s.store.ApplyTasks(store.WithActor(ctx, p.Actor("apply")), creates, updates, deletes)
+		var cyc *store.ChainCycleError
 		switch {
+		case errors.As(err, &cyc):
+			msg := chainCycleMessage(cyc)
+			return apiSendError(c, fiber.StatusUnprocessableEntity, apiErrorBody{Error: apiErrorDetail{Code: "invalid",
+				Message: "the definitions make a chain loop; nothing was changed: " + cyc.Message,
+				Details: []any{applyProblem{Index: seen[cyc.Task], Task: cyc.Task, Field: cyc.Field, Message: msg}}}})
 		case errors.Is(err, store.ErrTaskExists), errors.Is(err, store.ErrTaskNotFound):
 			return apiError(c, fiber.StatusConflict, "conflict", "the tasks changed while applying; nothing was changed, apply again: "+err.Error())
 		case err != nil:
@@ -444,6 +473,63 @@ func (s *Server) apiApply(c *fiber.Ctx) error {
 			slog.Int("created", len(creates)), slog.Int("updated", len(updates)), slog.Int("deleted", len(deletes)))
 	}
 	return apiJSON(c, fiber.StatusOK, fiber.Map{"changes": changes, "dry_run": req.DryRun})
+}
+
+// applyChainLoop finds a chain loop the tasks would make once diff is
+// applied, through a created or updated task (the stored ones make
+// none): the problem names the first such task in the request, as the
+// database would refuse it; a dry run says so too.
+func applyChainLoop(stored []tasktype.Task, diff []taskdef.Change, byName map[string]tasktype.Task,
+	index map[string]int) (applyProblem, string) {
+	final := map[string]tasktype.Task{}
+	for _, t := range stored {
+		final[t.Name] = t
+	}
+	var changed []string
+	for _, ch := range diff {
+		switch ch.Action {
+		case taskdef.ActionDelete:
+			delete(final, ch.Task)
+		default:
+			final[ch.Task] = byName[ch.Task]
+			changed = append(changed, ch.Task)
+		}
+	}
+	slices.SortFunc(changed, func(a, b string) int { return index[a] - index[b] })
+	cycle, field := taskdef.ChainCycle(slices.Collect(maps.Values(final)), changed)
+	if cycle == nil {
+		return applyProblem{}, ""
+	}
+	loop := taskdef.FormatChainCycle(cycle)
+	return applyProblem{Index: index[cycle[0]], Task: cycle[0], Field: field, Message: chainLoopWords(loop)}, loop
+}
+
+// chainRemovalsFirst orders an apply's updates so that those dropping a
+// chain link (a name from after or on_failure) are written before those
+// adding one: the database checks each write for a cycle as it comes,
+// so an apply that moves a link (b after a becomes a after b) must drop
+// the old one first.
+func chainRemovalsFirst(updates, stored []tasktype.Task) []tasktype.Task {
+	before := make(map[string]tasktype.Task, len(stored))
+	for _, t := range stored {
+		before[t.Name] = t
+	}
+	drops := func(t tasktype.Task) bool {
+		old := before[t.Name]
+		return slices.ContainsFunc(old.After, func(n string) bool { return !slices.Contains(t.After, n) }) ||
+			slices.ContainsFunc(old.OnFailure, func(n string) bool { return !slices.Contains(t.OnFailure, n) })
+	}
+	out := slices.Clone(updates)
+	slices.SortStableFunc(out, func(a, b tasktype.Task) int {
+		switch da, db := drops(a), drops(b); {
+		case da && !db:
+			return -1
+		case db && !da:
+			return 1
+		}
+		return 0
+	})
+	return out
 }
 
 // apiAlert is an alert as the API answers it.

@@ -148,6 +148,12 @@ func oaObject(props map[string]any, required ...string) map[string]any {
 
 func oaArray(items any) map[string]any { return map[string]any{"type": "array", "items": items} }
 
+// oaDescribed is schema o with a description.
+func oaDescribed(o map[string]any, description string) map[string]any {
+	o["description"] = description
+	return o
+}
+
 func oaType(t string, description ...string) map[string]any {
 	o := map[string]any{"type": t}
 	if len(description) > 0 {
@@ -180,7 +186,11 @@ var (
 // console's default.
 var taskDefinitionProps = map[string]any{
 	"name":                oaType("string", "the task's folder under the tasks root; letters, digits, _ . -"),
-	"rule":                oaType("string", "cron rule: 5 fields (min hour dom month dow) or 6 (with seconds first)"),
+	"rule":                oaType("string", "cron rule: 5 fields (min hour dom month dow) or 6 (with seconds first); may be blank (or left out) when after names tasks: the task then runs only after them"),
+	"after":               oaDescribed(oaArray(oaString), "tasks this one runs after, per logical date, when after_condition holds of their runs; a chain may not loop (422 on fields.after naming the loop)"),
+	"after_condition":     oaType("string", "all_succeeded (default), any_succeeded or all_done"),
+	"on_failure":          oaDescribed(oaArray(oaString), "tasks run when a run of this one fails, after its last retry"),
+	"deadline":            oaType("string", "by when the logical date's run must have succeeded: HH:MM in the task's time zone, or +<n>s|m|h after the nominal fire time (+2h); blank for none"),
 	"time_zone":           oaType("string", "IANA zone the rule is read in; default UTC"),
 	"timeout":             oaType("integer", "seconds a run may take; 0 none"),
 	"timeout_action":      oaType("string", "what passing the timeout does: kill or warn"),
@@ -244,8 +254,8 @@ var openAPISchemas = map[string]any{
 	}, "error"),
 	"OpenAPI":        map[string]any{"type": "object", "description": "this document"},
 	"Param":          oaObject(map[string]any{"name": oaString, "default": oaString, "required": oaBool, "pattern": oaString}, "name"),
-	"TaskDefinition": oaObject(taskDefinitionProps, "name", "rule"),
-	"TaskInput":      oaObject(taskProps(), "rule"),
+	"TaskDefinition": oaObject(taskDefinitionProps, "name"),
+	"TaskInput":      oaObject(taskProps()),
 	"Task":           oaObject(taskProps()),
 	"TaskList":       oaObject(map[string]any{"tasks": oaArray(schemaRef("Task"))}, "tasks"),
 	"TaskResponse":   oaObject(map[string]any{"task": schemaRef("Task")}, "task"),

@@ -142,6 +142,8 @@ type taskData struct {
 	Alerts          []store.AlertRow
 	Audit           []store.AuditEntry
 	Deleted         bool
+	// Chain is the task's place in the chains (chain.go).
+	Chain chainSection
 	// Flash is the message an action left for this page.
 	Flash *flash
 	// PauseNote and PauseError are a refused disable's note, as typed,
@@ -255,6 +257,9 @@ func (s *Server) renderTaskPage(c *fiber.Ctx, status int, edit func(*taskData)) 
 		return err
 	}
 	if d.Audit, err = s.store.TaskAudit(ctx, name, 20); err != nil {
+		return err
+	}
+	if d.Chain, err = s.taskChainSection(ctx, name); err != nil {
 		return err
 	}
 	hideWebhookURLs(d.Audit, d.Role)

@@ -201,6 +201,7 @@ func New(st *store.Store, logger *slog.Logger, opts Options) (*Server, error) {
 	s.app.Post("/tasks/:name/delete", requireRole(RoleAdmin), s.deleteTask)
 	s.app.Get("/tasks/:name/history", s.historyPage)
 	s.app.Get("/tasks/:name/diff", s.diffPage)
+	s.app.Get("/tasks/:name/chain", s.chainPage)
 	s.app.Get("/runs", s.runsPage)
 	s.app.Get("/runs/:id<int>", s.runPage)
 	s.app.Get("/runs/:id<int>/log", s.downloadLog)

@@ -1,6 +1,7 @@
 package webui
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/schetask/schetask/rule"
+	"github.com/schetask/schetask/store"
 	"github.com/schetask/schetask/taskdef"
 	"github.com/schetask/schetask/tasktype"
 )
@@ -48,6 +50,8 @@ func formFromRequest(c *fiber.Ctx) taskForm {
 		RetryTimedOut: c.FormValue("retry_timed_out") != "", RetryLost: c.FormValue("retry_lost") != "",
 		LearnNormal: c.FormValue("learn_normal") != "", SlowMargin: strings.TrimSpace(c.FormValue("slow_margin_seconds")),
 		Params: strings.TrimSpace(strings.ReplaceAll(c.FormValue("params"), "\r\n", "\n")),
+		After:  strings.TrimSpace(c.FormValue("after")), AfterCondition: strings.TrimSpace(c.FormValue("after_condition")),
+		OnFailure: strings.TrimSpace(c.FormValue("on_failure")), Deadline: strings.TrimSpace(c.FormValue("deadline")),
 	}, Version: c.FormValue("version"), Base: c.FormValue("base")}
 	if args := c.Request().PostArgs(); args != nil {
 		for _, v := range args.PeekMulti("alert_channels") {
@@ -59,6 +63,37 @@ func formFromRequest(c *fiber.Ctx) taskForm {
 
 // ParamsSyntax is the params field's hint.
 func (f taskForm) ParamsSyntax() string { return taskdef.ParamsSyntax }
+
+// DeadlineSyntax is the deadline field's hint.
+func (f taskForm) DeadlineSyntax() string { return taskdef.DeadlineSyntax }
+
+// AfterConditions are the conditions the form offers, in order.
+func (f taskForm) AfterConditions() []tasktype.AfterCondition { return taskdef.AfterConditions }
+
+// chainRefused puts the database's refusal of a chain cycle (or a task
+// after itself) on the field of the form that closes it; false when err
+// is no such refusal.
+func (f *taskForm) chainRefused(err error) bool {
+	var cyc *store.ChainCycleError
+	if !errors.As(err, &cyc) {
+		return false
+	}
+	if f.Errors == nil {
+		f.Errors = map[string]string{}
+	}
+	f.Errors[cyc.Field] = chainCycleMessage(cyc)
+	f.Errors["form"] = "Not saved: " + chainCycleMessage(cyc)
+	return true
+}
+
+// chainCycleMessage is the refusal of a chain cycle as the console and
+// the API say it: the database's words, and what to do.
+func chainCycleMessage(cyc *store.ChainCycleError) string { return chainLoopWords(cyc.Message) }
+
+// chainLoopWords adds what to do to the words that name a chain loop.
+func chainLoopWords(loop string) string {
+	return loop + " (a chain may not loop: remove one of these links)"
+}
 
 // task validates the form (taskdef.Form.Task) and builds the task it
 // describes; on errors f.Errors says what is wrong with which field.
@@ -109,10 +144,14 @@ func previewRule(text, zone string, now time.Time) rulePreview {
 	return p
 }
 
-// ruleAPI answers GET /api/rule?rule=…&tz=… with the rule in words and
-// its next five fire times, or why it is invalid: the form calls it as
-// people type.
+// ruleAPI answers GET /api/rule?rule=…&tz=…&after=… with the rule in
+// words and its next five fire times, or why it is invalid: the form
+// calls it as people type. A blank rule with after is a task that runs
+// only after others.
 func (s *Server) ruleAPI(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderCacheControl, "no-store")
+	if upstreams := taskdef.SplitNames(c.Query("after")); strings.TrimSpace(c.Query("rule")) == "" && len(upstreams) > 0 {
+		return c.JSON(rulePreview{OK: true, Words: "runs after " + strings.Join(upstreams, ", ") + " (no rule of its own)"})
+	}
 	return c.JSON(previewRule(c.Query("rule"), c.Query("tz"), time.Now()))
 }

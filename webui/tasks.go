@@ -51,6 +51,11 @@ type taskSettings struct {
 	// The unusual-run alerts: learn_normal, and the slow margin (absent = 60 s).
 	LearnNormal bool `json:"learn_normal"`
 	SlowMargin  *int `json:"slow_margin_seconds,omitempty"`
+	// The chain settings: absent when none.
+	After          []string `json:"after,omitempty"`
+	AfterCondition string   `json:"after_condition,omitempty"`
+	OnFailure      []string `json:"on_failure,omitempty"`
+	Deadline       string   `json:"deadline,omitempty"`
 }
 
 func settingsOf(t tasktype.Task) taskSettings {
@@ -64,6 +69,10 @@ func settingsOf(t tasktype.Task) taskSettings {
 		RetryMaxDelay: int(t.Retry.MaxDelay / time.Second), RetryOn: t.Retry.On,
 		RetryTimedOut: t.Retry.TimedOut, RetryLost: t.Retry.Lost,
 		LearnNormal: t.LearnNormal,
+		After:       t.After, OnFailure: t.OnFailure, Deadline: t.Deadline,
+	}
+	if len(t.After) > 0 {
+		s.AfterCondition = string(t.AfterCondition)
 	}
 	if t.SlowMargin != nil {
 		s.SlowMargin = new(int(*t.SlowMargin / time.Second))
@@ -132,6 +141,8 @@ func (s *Server) createTask(c *fiber.Ctx) error {
 	if err := s.store.CreateTask(ctx, t); errors.Is(err, store.ErrTaskExists) {
 		f.Errors["name"] = "a task with this name exists already"
 		return s.renderTaskForm(c, fiber.StatusConflict, true, f)
+	} else if f.chainRefused(err) {
+		return s.renderTaskForm(c, fiber.StatusUnprocessableEntity, true, f)
 	} else if err != nil {
 		return err
 	}
@@ -173,6 +184,9 @@ func (s *Server) updateTask(c *fiber.Ctx) error {
 	}
 	if errors.Is(err, store.ErrTaskNotFound) {
 		return fiber.NewError(fiber.StatusNotFound, "no such task")
+	}
+	if f.chainRefused(err) {
+		return s.renderTaskForm(c, fiber.StatusUnprocessableEntity, false, f)
 	}
 	if err != nil {
 		return err

@@ -18,6 +18,8 @@ const (
 	MaxConcurrentRunsDefault = 100
 	TaskUserDefault          = "schetask-task"
 	CgroupDefault            = "auto"
+	ScheduleIDPrefixDefault  = "task-"
+	ChainWaitDefault         = 24 * time.Hour
 )
 
 // MinHeartbeatTimeout is the shortest HeartbeatTimeout: the exec activity
@@ -68,6 +70,13 @@ type Config struct {
 	PublishTargets string
 	// Channels are the alert channels this worker delivers through.
 	Channels notify.Config
+	// ScheduleIDPrefix starts the tasks' schedule ids (sync's), which the
+	// worker reads the input of chained runs from, and the chain's
+	// workflow ids.
+	ScheduleIDPrefix string
+	// ChainWait is how long a downstream task's gate waits, past its
+	// logical date's period, for upstreams that have not reported.
+	ChainWait time.Duration
 	// Alerts configures the raiser of the runs' alerts. Its TaskQueue
 	// defaults to TaskQueue, where this worker runs Notify, and its
 	// Channels to Channels.ChannelNames(); NewRaiser gives the rest their
@@ -87,6 +96,8 @@ func (c Config) WithDefaults() Config {
 	c.MaxConcurrentRuns = cmp.Or(c.MaxConcurrentRuns, MaxConcurrentRunsDefault)
 	c.TaskUser = cmp.Or(c.TaskUser, TaskUserDefault)
 	c.Cgroup = cmp.Or(c.Cgroup, CgroupDefault)
+	c.ScheduleIDPrefix = cmp.Or(c.ScheduleIDPrefix, ScheduleIDPrefixDefault)
+	c.ChainWait = cmp.Or(c.ChainWait, ChainWaitDefault)
 	return c
 }
 
@@ -112,6 +123,9 @@ func (c Config) validate() error {
 	}
 	if c.ReapInterval <= 0 {
 		errs = append(errs, fmt.Errorf("worker config: ReapInterval: must be positive, got %s", c.ReapInterval))
+	}
+	if c.ChainWait < 0 {
+		errs = append(errs, fmt.Errorf("worker config: ChainWait: must not be negative, got %s", c.ChainWait))
 	}
 	if c.MaxConcurrentRuns < 1 {
 		errs = append(errs, fmt.Errorf("worker config: MaxConcurrentRuns: must be at least 1, got %d", c.MaxConcurrentRuns))

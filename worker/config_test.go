@@ -18,6 +18,7 @@ func TestConfigDefaults(t *testing.T) {
 	got := Config{TaskQueue: "q", TasksDir: "/srv/task", MaxConcurrentRuns: 3, Channels: webhook}.WithDefaults()
 	want := Config{TaskQueue: "q", TasksDir: "/srv/task", HeartbeatTimeout: 10 * time.Second, ReapInterval: 10 * time.Second,
 		MaxConcurrentRuns: 3, TaskUser: "schetask-task", Cgroup: "auto", Channels: webhook,
+		ScheduleIDPrefix: "task-", ChainWait: 24 * time.Hour,
 		Alerts: alert.Config{TaskQueue: "q", Channels: []string{"webhook"}}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("WithDefaults = %+v, want %+v", got, want)
@@ -40,6 +41,8 @@ func TestConfigValidate(t *testing.T) {
 			want: "worker config: ReapInterval: must be positive, got -1s"},
 		{desc: "no runs at once", change: func(c *Config) { c.MaxConcurrentRuns = -1 },
 			want: "worker config: MaxConcurrentRuns: must be at least 1, got -1"},
+		{desc: "negative chain wait", change: func(c *Config) { c.ChainWait = -time.Second },
+			want: "worker config: ChainWait: must not be negative, got -1s"},
 		{desc: "unknown cgroup mode", change: func(c *Config) { c.Cgroup = "on" }, want: `worker config: Cgroup: "on": want auto or off`},
 	} {
 		t.Run(tt.desc, func(t *testing.T) {

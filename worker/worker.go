@@ -1,4 +1,4 @@
-// Package worker wires RunTask, Notify and their activities to a Temporal
+// Package worker wires RunTask, ChainGate, Notify and their activities to a Temporal
 // task queue and, on each host, kills the processes that a dead worker
 // left behind. Any number of workers may poll the same queue; Temporal
 // shares the runs and the alert deliveries.
@@ -108,6 +108,10 @@ func New(cfg Config, st *store.Store, c client.Client, logger *slog.Logger) (*Wo
 		Sandbox:           sb,
 		NodePath:          nodePath,
 		PublishTargets:    targets,
+		Temporal:          c,
+		TaskQueue:         cfg.TaskQueue,
+		ScheduleIDPrefix:  cfg.ScheduleIDPrefix,
+		ChainWait:         cfg.ChainWait,
 		Logger:            logger.With(slog.String("component", "activities")),
 	}
 	w := sdkworker.New(c, cfg.TaskQueue, sdkworker.Options{
@@ -126,6 +130,7 @@ func New(cfg Config, st *store.Store, c client.Client, logger *slog.Logger) (*Wo
 		MaxConcurrentActivityTaskPollers: 4,
 	})
 	w.RegisterWorkflow(workflows.RunTask)
+	w.RegisterWorkflow(workflows.ChainGate)
 	w.RegisterWorkflowWithOptions(notify.Workflow, workflow.RegisterOptions{Name: alert.NotifyWorkflow})
 	w.RegisterActivity(acts)
 	w.RegisterActivity(&notify.Deliverer{Channels: channels, Store: st, Logger: logger.With(slog.String("component", "notify"))})

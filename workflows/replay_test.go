@@ -45,6 +45,7 @@ type workflowRegistry interface {
 // deployed worker would run it with.
 func registerWorkflows(r workflowRegistry) {
 	r.RegisterWorkflow(workflows.RunTask)
+	r.RegisterWorkflow(workflows.ChainGate)
 	r.RegisterWorkflowWithOptions(notify.Workflow, workflow.RegisterOptions{Name: alert.NotifyWorkflow})
 }
 

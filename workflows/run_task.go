@@ -1,6 +1,8 @@
-// Package workflows holds the one workflow of schetask: RunTask, one run
-// of a task per schedule fire. It is deterministic code; every side effect
-// is an activity of the activities package.
+// Package workflows holds schetask's workflows: RunTask, one run of a
+// task per schedule fire (or chain start), and ChainGate, one per
+// downstream task and logical date, which starts the task when its
+// upstreams' runs allow. It is deterministic code; every side effect is
+// an activity of the activities package.
 package workflows
 
 import (
@@ -47,6 +49,12 @@ type RunTaskInput struct {
 	// (control.RunWithParams); nil for the schedule's fires, which take
 	// the declared defaults. Every attempt of the fire gets them.
 	Params map[string]string `json:",omitempty"`
+	// LogicalDate is the date a chain started the run for (its gate's, or
+	// the failed run's for an on-failure run); the run's scheduled time
+	// is then this date. nil for a schedule's fires.
+	LogicalDate *time.Time `json:",omitempty"`
+	// UpstreamRuns are the runs whose ends started this one.
+	UpstreamRuns []int64 `json:",omitempty"`
 }
 
 // RunTaskResult is how the run ended: its last attempt.
@@ -77,8 +85,12 @@ func RunTask(ctx workflow.Context, in RunTaskInput) (RunTaskResult, error) {
 	}
 	for attempt := 1; ; attempt++ {
 		res, again, err := runAttempt(ctx, in, attempt, retry)
-		if err != nil || !again {
+		if err != nil {
 			return res, err
+		}
+		if !again {
+			notifyChain(ctx, in, res)
+			return res, nil
 		}
 		if !waitToRetry(ctx, retry.Wait(attempt)) {
 			// Killed or cancelled while waiting: the last attempt's end
@@ -90,8 +102,33 @@ func RunTask(ctx workflow.Context, in RunTaskInput) (RunTaskResult, error) {
 				TaskName: in.TaskName, RunID: res.RunID}).Get(endCtx, &run); err != nil {
 				return res, fmt.Errorf("end hook: %w", err)
 			}
+			notifyChain(ctx, in, res)
 			return res, nil
 		}
+	}
+}
+
+// notifyChain tells the tasks chained to the fire's end about it (see
+// activities.NotifyChain), after its last attempt: durably, retried
+// through a database or Temporal outage. Histories from before chains
+// have no such step and replay without it.
+func notifyChain(ctx workflow.Context, in RunTaskInput, res RunTaskResult) {
+	if workflow.GetVersion(ctx, "chain-notify", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return
+	}
+	var a *activities.Activities
+	// Also when the workflow was cancelled: a killed run is a failure.
+	notifyCtx, _ := workflow.NewDisconnectedContext(ctx)
+	notifyCtx = workflow.WithActivityOptions(notifyCtx, workflow.ActivityOptions{
+		StartToCloseTimeout: time.Minute,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
+	})
+	err := workflow.ExecuteActivity(notifyCtx, a.NotifyChain, activities.NotifyChainInput{
+		Task: in.TaskName, RunID: res.RunID, WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID,
+		Status: res.Status, ScheduledTime: scheduledOf(ctx, in),
+	}).Get(notifyCtx, nil)
+	if err != nil {
+		workflow.GetLogger(ctx).Error("notify chain", "error", err)
 	}
 }
 
@@ -130,17 +167,14 @@ func waitToRetry(ctx workflow.Context, d time.Duration) bool {
 func runAttempt(ctx workflow.Context, in RunTaskInput, attempt int, retry tasktype.Retry) (RunTaskResult, bool, error) {
 	var a *activities.Activities
 	info := workflow.GetInfo(ctx)
-	scheduled, ok := workflow.GetTypedSearchAttributes(ctx).GetTime(scheduledStartTime)
-	if !ok {
-		// Started by hand rather than by the schedule.
-		scheduled = info.WorkflowStartTime
-	}
+	scheduled := scheduledOf(ctx, in)
 	hookCtx := hookOptions(ctx)
 
 	var started activities.StartRunResult
 	if err := workflow.ExecuteLocalActivity(hookCtx, a.StartRun, activities.StartRunInput{
 		TaskName: in.TaskName, WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID,
 		ScheduledTime: scheduled, TimeZone: in.TimeZone, Attempt: attempt, Params: in.Params,
+		LogicalDate: in.LogicalDate, UpstreamRuns: in.UpstreamRuns,
 	}).Get(ctx, &started); err != nil {
 		return RunTaskResult{}, false, fmt.Errorf("start hook: %w", err)
 	}
@@ -196,8 +230,9 @@ func execRun(ctx workflow.Context, in RunTaskInput, started activities.StartRunR
 	})
 	execFuture := workflow.ExecuteActivity(execCtx, a.ExecTask, activities.ExecTaskInput{
 		TaskName: in.TaskName, RunID: started.RunID, Version: started.Version, LogPath: started.LogPath,
-		WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID, ScheduledTime: scheduledOf(ctx),
+		WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID, ScheduledTime: scheduledOf(ctx, in),
 		TimeZone: in.TimeZone, Attempt: started.Attempt, Params: started.Params,
+		LogicalDate: started.LogicalDate, UpstreamRuns: in.UpstreamRuns, UpstreamHistory: started.UpstreamHistory,
 	})
 
 	var stopped tasktype.RunStatus // why we cancelled ExecTask, if we did
@@ -301,7 +336,12 @@ func killMessage(req KillRequest) string {
 	return msg
 }
 
-func scheduledOf(ctx workflow.Context) time.Time {
+// scheduledOf is the run's scheduled time: its chain's logical date, the
+// schedule's fire time, or, started by hand, the workflow's start.
+func scheduledOf(ctx workflow.Context, in RunTaskInput) time.Time {
+	if in.LogicalDate != nil {
+		return *in.LogicalDate
+	}
 	if t, ok := workflow.GetTypedSearchAttributes(ctx).GetTime(scheduledStartTime); ok {
 		return t
 	}

@@ -26,6 +26,8 @@ type fakeRun struct {
 	finished *activities.FinishRunInput
 	// timeoutAlerts are the AlertTimeout calls.
 	timeoutAlerts []activities.TimeoutAlertInput
+	// notified are the NotifyChain calls.
+	notified []activities.NotifyChainInput
 }
 
 func setup(t *testing.T, fr *fakeRun) *testsuite.TestWorkflowEnvironment {
@@ -49,6 +51,10 @@ func setup(t *testing.T, fr *fakeRun) *testsuite.TestWorkflowEnvironment {
 		fr.timeoutAlerts = append(fr.timeoutAlerts, in)
 		return nil
 	}, activityName("AlertTimeout"))
+	env.RegisterActivityWithOptions(func(ctx context.Context, in activities.NotifyChainInput) error {
+		fr.notified = append(fr.notified, in)
+		return nil
+	}, activityName("NotifyChain"))
 	return env
 }
 

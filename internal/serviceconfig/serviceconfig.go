@@ -88,6 +88,8 @@ func Worker(c config.Config) worker.Config {
 		TaskLimits:        c.TaskLimits,
 		SecretSources:     c.SecretSources,
 		PublishTargets:    c.PublishTargets,
+		ScheduleIDPrefix:  c.ScheduleIDPrefix,
+		ChainWait:         c.ChainWait,
 		Channels:          Notify(c),
 		Alerts:            Alert(c),
 	}

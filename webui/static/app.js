@@ -5,12 +5,13 @@
 (function rulePreview() {
   const rule = document.getElementById("rule");
   const zone = document.getElementById("time_zone");
+  const after = document.getElementById("after");
   const out = document.getElementById("rule-preview");
   if (!rule || !out) return;
   let timer = null, seq = 0;
   async function check() {
     const mine = ++seq;
-    const q = new URLSearchParams({ rule: rule.value, tz: zone ? zone.value : "" });
+    const q = new URLSearchParams({ rule: rule.value, tz: zone ? zone.value : "", after: after ? after.value : "" });
     try {
       const res = await fetch("/api/rule?" + q, { headers: { Accept: "application/json" }, credentials: "same-origin" });
       const p = await res.json();
@@ -28,7 +29,7 @@
       const w = document.createElement("strong");
       w.textContent = p.words;
       out.appendChild(w);
-      out.appendChild(document.createTextNode(" · next: " + (p.next || []).join(", ")));
+      if (p.next && p.next.length) out.appendChild(document.createTextNode(" · next: " + p.next.join(", ")));
     } catch (e) {
       // the server says it on submit
     }
@@ -36,6 +37,7 @@
   function later() { clearTimeout(timer); timer = setTimeout(check, 200); }
   rule.addEventListener("input", later);
   if (zone) zone.addEventListener("input", later);
+  if (after) after.addEventListener("input", later);
   if (rule.value) check();
 })();
 
