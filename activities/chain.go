@@ -136,7 +136,7 @@ func (a *Activities) startTaskRun(ctx context.Context, task, workflowID string, 
 	}
 	action, ok := desc.Schedule.Action.(*client.ScheduleWorkflowAction)
 	if !ok || len(action.Args) != 1 {
-		return fmt.Errorf("the schedule of %q does not start a workflow with one argument", task)
+		return fmt.Errorf("%w: the schedule of %q does not start a workflow with one argument", errNoSchedule, task)
 	}
 	// The input is kept as JSON fields, so this package needs no
 	// knowledge of RunTaskInput beyond the two chain fields.

@@ -109,7 +109,15 @@ func (a *Activities) startOnFailure(ctx context.Context, tasks map[string]taskty
 			continue
 		}
 		id := a.ScheduleIDPrefix + name + "-onfailure-" + in.WorkflowID
-		if err := a.startTaskRun(ctx, name, id, logical, []int64{in.RunID}); err != nil {
+		err := a.startTaskRun(ctx, name, id, logical, []int64{in.RunID})
+		if errors.Is(err, errNoSchedule) {
+			// Retrying would not make one, and would hold the failed
+			// run's workflow open: say so and go on.
+			a.logger().Warn("on-failure task not run: it has no schedule (see its sync state)", slog.String("task", name),
+				slog.String("failed", in.Task), slog.Int64("run", in.RunID), slog.Any("error", err))
+			continue
+		}
+		if err != nil {
 			errs = append(errs, fmt.Errorf("on failure of %q: %w", in.Task, err))
 		}
 	}

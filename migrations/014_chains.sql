@@ -27,7 +27,13 @@ COMMENT ON COLUMN t_task_list.deadline IS '''HH:MM'' in the task''s zone, or ''+
 -- would close a cycle (or name the task itself) is refused, naming it.
 CREATE FUNCTION t_task_list_chain_cycle() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-    cycle text[];
+    parent   jsonb := '{}';  -- node → the node it was first reached from
+    frontier text[] := ARRAY[NEW.task_name];
+    next     text[];
+    last     text;
+    cur      text;
+    cycle    text[];
+    e        record;
 BEGIN
     IF NEW.task_name = ANY (NEW.after) OR NEW.task_name = ANY (NEW.on_failure) THEN
         RAISE EXCEPTION 'task % cannot run after or on failure of itself', NEW.task_name
@@ -39,26 +45,44 @@ BEGIN
     -- Chain edits wait for each other, so two cannot close a cycle
     -- together unseen.
     PERFORM pg_advisory_xact_lock(hashtext('t_task_list chain'));
-    WITH RECURSIVE edges(src, dst) AS (
-        SELECT u, t.task_name FROM t_task_list t, unnest(t.after) u WHERE t.task_name <> NEW.task_name
-        UNION ALL
-        SELECT t.task_name, f FROM t_task_list t, unnest(t.on_failure) f WHERE t.task_name <> NEW.task_name
-        UNION ALL
-        SELECT u, NEW.task_name FROM unnest(NEW.after) u
-        UNION ALL
-        SELECT NEW.task_name, f FROM unnest(NEW.on_failure) f
-    ), walk(node, path) AS (
-        SELECT dst, ARRAY[NEW.task_name, dst] FROM edges WHERE src = NEW.task_name
-        UNION ALL
-        SELECT e.dst, w.path || e.dst FROM walk w JOIN edges e ON e.src = w.node
-        WHERE w.node <> NEW.task_name AND NOT e.dst = ANY (w.path[2:])
-    )
-    SELECT path INTO cycle FROM walk WHERE node = NEW.task_name LIMIT 1;
-    IF cycle IS NOT NULL THEN
-        RAISE EXCEPTION 'chain cycle: %', array_to_string(cycle, ' → ')
-            USING ERRCODE = 'check_violation', CONSTRAINT = 'chain_no_cycle';
+    -- A breadth-first walk from the task, each task visited once (linear
+    -- in the chain, however many paths it has), until it reaches the task
+    -- again: the first way back is the cycle named.
+    WHILE last IS NULL AND cardinality(frontier) > 0 LOOP
+        next := '{}';
+        FOR e IN
+            SELECT x.src, x.dst FROM (
+                SELECT u AS src, t.task_name AS dst FROM t_task_list t, unnest(t.after) u WHERE t.task_name <> NEW.task_name
+                UNION ALL
+                SELECT t.task_name, f FROM t_task_list t, unnest(t.on_failure) f WHERE t.task_name <> NEW.task_name
+                UNION ALL
+                SELECT u, NEW.task_name FROM unnest(NEW.after) u
+                UNION ALL
+                SELECT NEW.task_name, f FROM unnest(NEW.on_failure) f
+            ) x WHERE x.src = ANY (frontier)
+        LOOP
+            IF e.dst = NEW.task_name THEN
+                last := e.src;
+                EXIT;
+            END IF;
+            IF NOT parent ? e.dst THEN
+                parent := parent || jsonb_build_object(e.dst, e.src);
+                next := next || e.dst;
+            END IF;
+        END LOOP;
+        frontier := next;
+    END LOOP;
+    IF last IS NULL THEN
+        RETURN NEW;
     END IF;
-    RETURN NEW;
+    cycle := ARRAY[last, NEW.task_name];
+    cur := last;
+    WHILE cur <> NEW.task_name LOOP
+        cur := parent ->> cur;
+        cycle := cur || cycle;
+    END LOOP;
+    RAISE EXCEPTION 'chain cycle: %', array_to_string(cycle, ' → ')
+        USING ERRCODE = 'check_violation', CONSTRAINT = 'chain_no_cycle';
 END;
 $$;
 

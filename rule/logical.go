@@ -8,21 +8,23 @@ import "time"
 // t's day. Runs of a chain are matched on it, so a late or retried run
 // still counts for its own date.
 //
-// Within a day the period is counted in elapsed time from midnight, so on
-// a day with a DST change the dates follow the real clock: an hourly
-// period gives 03:00 after a 02:00 → 03:00 jump, and two dates 01:00
-// (one per offset) on a day that repeats that hour.
+// Within a day the period is counted on the wall clock from midnight and
+// t's own offset is kept, so a fire keeps the date its rule named on a
+// day with a DST change: a two-hourly 04:00 after a 02:00 → 03:00 jump is
+// 04:00 (not 03:00, which the elapsed time would give), and the two
+// 01:30s of a day that repeats that hour are two dates (01:00 in each
+// offset).
 func LogicalDate(t time.Time, period time.Duration, loc *time.Location) time.Time {
 	if loc == nil {
 		loc = time.UTC
 	}
 	local := t.In(loc)
-	midnight := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, loc)
 	if period <= 0 || period >= 24*time.Hour {
-		return midnight
+		return time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, loc)
 	}
-	elapsed := local.Sub(midnight)
-	return midnight.Add(elapsed / period * period)
+	wall := time.Duration(local.Hour())*time.Hour + time.Duration(local.Minute())*time.Minute +
+		time.Duration(local.Second())*time.Second + time.Duration(local.Nanosecond())
+	return local.Add(-(wall % period))
 }
 
 // Period is the time between two logical dates of a task with rule text:

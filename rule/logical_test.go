@@ -13,6 +13,10 @@ func TestLogicalDate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	newYork, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
 	at := func(s string, loc *time.Location) time.Time {
 		t.Helper()
 		v, err := time.ParseInLocation("2006-01-02 15:04:05", s, loc)
@@ -51,6 +55,10 @@ func TestLogicalDate(t *testing.T) {
 			want: time.Date(2026, 10, 25, 0, 0, 0, 0, time.UTC)},
 		{desc: "fall back: second 02:30 (CET) is a date of its own", t: time.Date(2026, 10, 25, 1, 30, 0, 0, time.UTC), period: time.Hour, loc: berlin,
 			want: time.Date(2026, 10, 25, 1, 0, 0, 0, time.UTC)},
+		{desc: "spring forward: a two-hourly fire keeps the wall clock's date", t: time.Date(2026, 3, 8, 8, 0, 0, 0, time.UTC), period: 2 * time.Hour, loc: newYork,
+			// 08:00 UTC is 04:00 EDT, three real hours after midnight EST:
+			// its date is 04:00, not 03:00.
+			want: time.Date(2026, 3, 8, 8, 0, 0, 0, time.UTC)},
 		{desc: "fall back: daily is the one midnight", t: time.Date(2026, 10, 25, 22, 30, 0, 0, time.UTC), period: 24 * time.Hour, loc: berlin,
 			want: time.Date(2026, 10, 24, 22, 0, 0, 0, time.UTC)},
 	} {

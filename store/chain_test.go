@@ -240,3 +240,41 @@ func TestChainWaitsRunsAndLogicalDates(t *testing.T) {
 		t.Errorf("logical dates of c = %v, %v; want day 1 once (from its runs)", dates, err)
 	}
 }
+
+// A deep chain without a cycle is checked in a walk over its tasks, not
+// over its paths: 30 layers of two tasks, each after both of the layer
+// before, have 2^30 paths, which the check must not list.
+func TestChainCycleCheckIsLinearInTheChain(t *testing.T) {
+	env := testenv.New(t)
+	ctx := context.Background()
+	pool := env.Store.Pool()
+	for layer := range 30 {
+		for _, side := range []string{"l", "r"} {
+			name := fmt.Sprintf("%s%02d", side, layer)
+			after := "{}"
+			if layer > 0 {
+				after = fmt.Sprintf("{l%02d,r%02d}", layer-1, layer-1)
+			}
+			if _, err := pool.Exec(ctx, `INSERT INTO t_task_list (task_name, rule, after) VALUES ($1, '0 * * * *', $2)`, name, after); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// Saving the first task again walks everything below it; a listing of
+	// paths would run for hours, and the statement timeout stops it.
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `SET LOCAL statement_timeout = '20s'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, `UPDATE t_task_list SET on_failure = '{cleanup}' WHERE task_name = 'l00'`); err != nil {
+		t.Fatalf("a deep chain without a cycle: %v", err)
+	}
+	if _, err := tx.Exec(ctx, `UPDATE t_task_list SET after = '{l29}' WHERE task_name = 'l00'`); err == nil ||
+		!strings.Contains(err.Error(), "chain cycle: l00 → ") {
+		t.Fatalf("the cycle through 30 layers: %v", err)
+	}
+}

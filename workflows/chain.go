@@ -72,13 +72,22 @@ func ChainGate(ctx workflow.Context, in ChainGateInput) error {
 			}
 		default:
 			if expired {
-				return g.record(ctx, store.ChainNotRunning, "", true)
+				if err := g.record(ctx, store.ChainNotRunning, "", true); err != nil {
+					return err
+				}
+				break
 			}
 			if err := g.record(ctx, store.ChainWaiting, "", false); err != nil {
 				return err
 			}
 		}
 		if expired {
+			// An end that came while the verdict was being recorded (it
+			// was sent, so its sender counts it as delivered) is taken,
+			// not dropped with the gate: decide again.
+			if sel.HasPending() {
+				continue
+			}
 			return nil
 		}
 		sel.Select(ctx)
