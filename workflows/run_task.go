@@ -112,21 +112,37 @@ func RunTask(ctx workflow.Context, in RunTaskInput) (RunTaskResult, error) {
 // activities.NotifyChain), after its last attempt: durably, retried
 // through a database or Temporal outage. Histories from before chains
 // have no such step and replay without it.
+//
+// Version 2 runs it as a local activity, in the workflow task that ran
+// the end hook, like the hooks: as a regular activity (version 1) an
+// attempt in flight when Temporal went down was only retried after its
+// minute's timeout, holding the workflow open, and under overlap policy
+// skip its schedule dropped the catch-up fire and the fires after it.
 func notifyChain(ctx workflow.Context, in RunTaskInput, res RunTaskResult) {
-	if workflow.GetVersion(ctx, "chain-notify", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+	v := workflow.GetVersion(ctx, "chain-notify", workflow.DefaultVersion, 2)
+	if v == workflow.DefaultVersion {
 		return
 	}
 	var a *activities.Activities
-	// Also when the workflow was cancelled: a killed run is a failure.
-	notifyCtx, _ := workflow.NewDisconnectedContext(ctx)
-	notifyCtx = workflow.WithActivityOptions(notifyCtx, workflow.ActivityOptions{
-		StartToCloseTimeout: time.Minute,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
-	})
-	err := workflow.ExecuteActivity(notifyCtx, a.NotifyChain, activities.NotifyChainInput{
+	notice := activities.NotifyChainInput{
 		Task: in.TaskName, RunID: res.RunID, WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID,
 		Status: res.Status, ScheduledTime: scheduledOf(ctx, in),
-	}).Get(notifyCtx, nil)
+	}
+	retry := &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute}
+	// Also when the workflow was cancelled: a killed run is a failure.
+	notifyCtx, _ := workflow.NewDisconnectedContext(ctx)
+	var err error
+	if v == 1 {
+		notifyCtx = workflow.WithActivityOptions(notifyCtx, workflow.ActivityOptions{
+			StartToCloseTimeout: time.Minute, RetryPolicy: retry,
+		})
+		err = workflow.ExecuteActivity(notifyCtx, a.NotifyChain, notice).Get(notifyCtx, nil)
+	} else {
+		notifyCtx = workflow.WithLocalActivityOptions(notifyCtx, workflow.LocalActivityOptions{
+			StartToCloseTimeout: 30 * time.Second, RetryPolicy: retry,
+		})
+		err = workflow.ExecuteLocalActivity(notifyCtx, a.NotifyChain, notice).Get(notifyCtx, nil)
+	}
 	if err != nil {
 		workflow.GetLogger(ctx).Error("notify chain", "error", err)
 	}
