@@ -20,6 +20,8 @@ import (
 // TestRecordChainHistories records a chain's workflows (see
 // TestRecordHistories): an upstream's RunTask that notifies its chain,
 // the downstream's gate that starts it, and the run the gate started.
+// The RunTask files are named _v2 for chain-notify v2 (a local
+// activity); those without the suffix are v1's and stay.
 //
 //	go test ./workflows/ -run TestRecordChainHistories -record -v
 func TestRecordChainHistories(t *testing.T) {
@@ -93,7 +95,7 @@ func TestRecordChainHistories(t *testing.T) {
 	if err := env.Temporal.GetWorkflow(ctx, up.WorkflowID, up.RunID).Get(ctx, &res); err != nil {
 		t.Fatal(err)
 	}
-	writeHistory(t, env.Temporal, "run_task_chain_notified", up.WorkflowID, up.RunID)
+	writeHistory(t, env.Temporal, "run_task_chain_notified_v2", up.WorkflowID, up.RunID)
 
 	down := waitRun(t, env, "down", "was started by the chain", func(r tasktype.Run) bool {
 		return len(r.UpstreamRuns) == 1 && r.EndTime != nil
@@ -101,7 +103,7 @@ func TestRecordChainHistories(t *testing.T) {
 	if err := env.Temporal.GetWorkflow(ctx, down.WorkflowID, down.RunID).Get(ctx, &res); err != nil {
 		t.Fatal(err)
 	}
-	writeHistory(t, env.Temporal, "run_task_chain_started", down.WorkflowID, down.RunID)
+	writeHistory(t, env.Temporal, "run_task_chain_started_v2", down.WorkflowID, down.RunID)
 	gateID := activities.GateWorkflowID(env.Config.ScheduleIDPrefix, "down", *down.LogicalDate)
 	if err := env.Temporal.GetWorkflow(ctx, gateID, "").Get(ctx, nil); err != nil {
 		t.Fatalf("gate %s: %v", gateID, err)
@@ -118,14 +120,14 @@ func TestRecordChainHistories(t *testing.T) {
 	if err := env.Temporal.GetWorkflow(ctx, failed.WorkflowID, failed.RunID).Get(ctx, &res); err != nil {
 		t.Fatal(err)
 	}
-	writeHistory(t, env.Temporal, "run_task_chain_failed", failed.WorkflowID, failed.RunID)
+	writeHistory(t, env.Temporal, "run_task_chain_failed_v2", failed.WorkflowID, failed.RunID)
 	cleanup := waitRun(t, env, "cleanup", "ran on failure", func(r tasktype.Run) bool {
 		return len(r.UpstreamRuns) == 1 && r.EndTime != nil
 	})
 	if err := env.Temporal.GetWorkflow(ctx, cleanup.WorkflowID, cleanup.RunID).Get(ctx, &res); err != nil {
 		t.Fatal(err)
 	}
-	writeHistory(t, env.Temporal, "run_task_on_failure", cleanup.WorkflowID, cleanup.RunID)
+	writeHistory(t, env.Temporal, "run_task_on_failure_v2", cleanup.WorkflowID, cleanup.RunID)
 	gaveUp := activities.GateWorkflowID(env.Config.ScheduleIDPrefix, "waits", *failed.LogicalDate)
 	wctx, wcancel := context.WithTimeout(ctx, time.Minute)
 	defer wcancel()
