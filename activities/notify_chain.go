@@ -33,6 +33,11 @@ type NotifyChainInput struct {
 // It is idempotent: a gate takes an upstream's first end, and the
 // on-failure runs have workflow ids of their fire's.
 func (a *Activities) NotifyChain(ctx context.Context, in NotifyChainInput) error {
+	if has, err := a.Store.HasChain(ctx, in.Task, in.Status != tasktype.RunSucceeded); err != nil {
+		return fmt.Errorf("notify chain of %q: %w", in.Task, err)
+	} else if !has {
+		return nil
+	}
 	tasks, err := a.tasksByName(ctx)
 	if err != nil {
 		return fmt.Errorf("notify chain of %q: %w", in.Task, err)

@@ -98,3 +98,18 @@ func (s *Store) RunsOfDate(ctx context.Context, taskName string, logicalDate tim
 	return s.queryRuns(ctx, "runs for logical date", `SELECT `+runColumns+` FROM t_task_exec_list
 		WHERE task_name = $1 AND logical_date = $2 ORDER BY id`, taskName, logicalDate)
 }
+
+// HasChain reports whether the end of a run of the task concerns a chain:
+// some task runs after it, or, when failed, it names tasks to run on its
+// failure. Most tasks are in no chain, and this one query spares their
+// runs' ends the reading of every task.
+func (s *Store) HasChain(ctx context.Context, taskName string, failed bool) (bool, error) {
+	var has bool
+	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM t_task_list WHERE $1 = ANY (after))
+		OR ($2 AND EXISTS (SELECT 1 FROM t_task_list WHERE task_name = $1 AND cardinality(on_failure) > 0))`,
+		taskName, failed).Scan(&has)
+	if err != nil {
+		return false, fmt.Errorf("chain of %q: %w", taskName, err)
+	}
+	return has, nil
+}

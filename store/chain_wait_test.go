@@ -98,3 +98,40 @@ func TestSetChainWaitKeepsOneRowPerDate(t *testing.T) {
 		t.Errorf("a date without a wait: found %v, %v", ok, err)
 	}
 }
+
+// HasChain says whether a run's end concerns a chain, so NotifyChain
+// reads every task only for runs of chained tasks.
+func TestHasChain(t *testing.T) {
+	env := testenv.New(t)
+	ctx := context.Background()
+	pool := env.Store.Pool()
+	for _, name := range []string{"up", "down", "alone", "flaky", "cleanup"} {
+		testenv.Task(ctx, t, pool, &testenv.TaskOpts{Name: name, Rule: "0 * * * *"})
+	}
+	for _, q := range []string{
+		`UPDATE t_task_list SET after = '{up}' WHERE task_name = 'down'`,
+		`UPDATE t_task_list SET on_failure = '{cleanup}' WHERE task_name = 'flaky'`,
+	} {
+		if _, err := pool.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tt := range []struct {
+		task   string
+		failed bool
+		want   bool
+	}{
+		{"up", false, true},
+		{"up", true, true},
+		{"down", true, false},
+		{"alone", true, false},
+		{"flaky", false, false},
+		{"flaky", true, true},
+		{"gone", true, false},
+	} {
+		got, err := env.Store.HasChain(ctx, tt.task, tt.failed)
+		if err != nil || got != tt.want {
+			t.Errorf("HasChain(%s, failed %v) = %v, %v; want %v", tt.task, tt.failed, got, err, tt.want)
+		}
+	}
+}
