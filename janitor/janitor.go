@@ -33,8 +33,8 @@ func New(cfg Config, st *store.Store, logger *slog.Logger) (*Janitor, error) {
 
 // Stats is what one pass freed.
 type Stats struct {
-	// Runs, Alerts, Sessions and Audit are the rows deleted.
-	Runs, Alerts, Sessions, Audit int64
+	// Runs, Alerts, ChainWaits, Sessions and Audit are the rows deleted.
+	Runs, Alerts, ChainWaits, Sessions, Audit int64
 	// Logs and Histories are the log files and history folders removed,
 	// Folders the emptied day and month folders, FreedBytes the bytes of
 	// the files removed.
@@ -79,6 +79,9 @@ func (j *Janitor) Pass(ctx context.Context) (Stats, error) {
 			errs = append(errs, err)
 		}
 	}
+	if err := j.expireChainWaits(ctx, &st); err != nil {
+		errs = append(errs, err)
+	}
 	if err := j.expireConsole(ctx, &st); err != nil {
 		errs = append(errs, err)
 	}
@@ -86,11 +89,12 @@ func (j *Janitor) Pass(ctx context.Context) (Stats, error) {
 	metrics.JanitorPassDuration.Observe(elapsed.Seconds())
 	metrics.JanitorDeleted.WithLabelValues("runs").Add(float64(st.Runs))
 	metrics.JanitorDeleted.WithLabelValues("alerts").Add(float64(st.Alerts))
+	metrics.JanitorDeleted.WithLabelValues("chain_waits").Add(float64(st.ChainWaits))
 	metrics.JanitorDeleted.WithLabelValues("sessions").Add(float64(st.Sessions))
 	metrics.JanitorDeleted.WithLabelValues("audit").Add(float64(st.Audit))
 	metrics.JanitorFreedBytes.Add(float64(st.FreedBytes))
 	j.Logger.Info("janitor pass", slog.Int("tasks", len(tasks)), slog.Int64("runs", st.Runs),
-		slog.Int64("alerts", st.Alerts), slog.Int("logs", st.Logs), slog.Int("histories", st.Histories),
+		slog.Int64("alerts", st.Alerts), slog.Int64("chain_waits", st.ChainWaits), slog.Int("logs", st.Logs), slog.Int("histories", st.Histories),
 		slog.Int("folders", st.Folders), slog.Int64("freed_bytes", st.FreedBytes),
 		slog.Int64("sessions", st.Sessions), slog.Int64("audit", st.Audit), slog.Duration("took", elapsed))
 	return st, errors.Join(errs...)
@@ -149,6 +153,22 @@ func (j *Janitor) rest(ctx context.Context, took time.Duration) {
 	case <-ctx.Done():
 	case <-t.C:
 	}
+}
+
+// expireChainWaits deletes the chain-wait rows of settled gates older
+// than their task's keep_days (the default's for a task that sets none).
+func (j *Janitor) expireChainWaits(ctx context.Context, st *Stats) error {
+	for ctx.Err() == nil {
+		n, err := j.Store.DeleteOldChainWaits(ctx, j.now(), j.KeepDays, j.Day, j.BatchSize)
+		if err != nil {
+			return err
+		}
+		st.ChainWaits += n
+		if n < int64(j.BatchSize) {
+			break
+		}
+	}
+	return nil
 }
 
 // expireConsole deletes expired sessions and, when audit rows have a

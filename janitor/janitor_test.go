@@ -222,3 +222,48 @@ func TestNewRejectsABadConfig(t *testing.T) {
 		})
 	}
 }
+
+func TestPassRemovesSettledChainWaitsPastRetention(t *testing.T) {
+	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+	j, b := setup(t, now)
+	j.KeepDays = 30
+	ctx := context.Background()
+	one, none := 1, 0
+	testenv.Task(ctx, t, b.env.Store.Pool(), &testenv.TaskOpts{Name: "daily", KeepDays: &one})
+	testenv.Task(ctx, t, b.env.Store.Pool(), &testenv.TaskOpts{Name: "forever", KeepDays: &none})
+	for i, w := range []struct {
+		task, state string
+		age         time.Duration
+	}{
+		{"daily", "started", 2 * 24 * time.Hour},     // past its 1 day: goes
+		{"daily", "not_running", 2 * 24 * time.Hour}, // gave up, past its 1 day: goes
+		{"daily", "waiting", 2 * 24 * time.Hour},     // a gate still waits: stays
+		{"daily", "started", time.Hour},              // within its day: stays
+		{"forever", "started", 400 * 24 * time.Hour}, // keep_days 0: stays
+		{"gone", "started", 31 * 24 * time.Hour},     // no task row: the default's 30 days, goes
+		{"gone", "started", 29 * 24 * time.Hour},     // within the default: stays
+	} {
+		at := now.Add(-w.age)
+		logical := at.Add(time.Duration(i) * time.Minute) // one row per task and date
+		if _, err := b.env.Store.Pool().Exec(ctx, `INSERT INTO t_chain_wait (task_name, logical_date, condition,
+			upstreams, state, created_at, updated_at) VALUES ($1, $2, 'all_succeeded', '{up}', $3, $4, $4)`,
+			w.task, logical, w.state, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := j.Pass(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.ChainWaits != 3 {
+		t.Errorf("chain waits deleted = %d, want 3", st.ChainWaits)
+	}
+	var left []string
+	if err := b.env.Store.Pool().QueryRow(ctx, `SELECT array_agg(task_name || ' ' || state ORDER BY id)
+		FROM t_chain_wait`).Scan(&left); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(left, ", "), "daily waiting, daily started, forever started, gone started"; got != want {
+		t.Errorf("chain waits left: %s\nwant:              %s", got, want)
+	}
+}

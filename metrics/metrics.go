@@ -120,7 +120,7 @@ var (
 		Help: "Console HTTP requests, by method and status code.",
 	}, []string{"method", "code"})
 	// JanitorDeleted counts what the janitor deleted, by kind (runs, alerts,
-	// sessions, audit) (sync leader).
+	// chain_waits, sessions, audit) (sync leader).
 	JanitorDeleted = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "schetask_janitor_deleted_total",
 		Help: "Rows the janitor deleted under retention, by kind.",

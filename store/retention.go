@@ -147,3 +147,20 @@ func (s *Store) DeleteAuditBefore(ctx context.Context, before time.Time, limit i
 	}
 	return tag.RowsAffected(), nil
 }
+
+// DeleteOldChainWaits deletes at most limit chain-wait rows (t_chain_wait)
+// that settled, started or gave up, more than their task's keep_days ago,
+// counting a day as day: defaultDays for a task that sets none or no
+// longer exists, and no limit where that is 0. A gate still waiting keeps
+// its row. It returns how many went.
+func (s *Store) DeleteOldChainWaits(ctx context.Context, now time.Time, defaultDays int, day time.Duration, limit int) (int64, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM t_chain_wait WHERE id IN (
+		SELECT w.id FROM t_chain_wait w LEFT JOIN t_task_list t ON t.task_name = w.task_name
+		WHERE w.state <> 'waiting' AND coalesce(t.keep_days, $2) > 0
+		  AND w.updated_at < $1::timestamptz - coalesce(t.keep_days, $2) * $3::interval
+		ORDER BY w.id LIMIT $4 FOR UPDATE OF w SKIP LOCKED)`, now, defaultDays, day, limit)
+	if err != nil {
+		return 0, fmt.Errorf("delete old chain waits: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}
