@@ -158,44 +158,37 @@ func (j *Janitor) rest(ctx context.Context, took time.Duration) {
 // expireChainWaits deletes the chain-wait rows of settled gates older
 // than their task's keep_days (the default's for a task that sets none).
 func (j *Janitor) expireChainWaits(ctx context.Context, st *Stats) error {
-	for ctx.Err() == nil {
-		n, err := j.Store.DeleteOldChainWaits(ctx, j.now(), j.KeepDays, j.Day, j.BatchSize)
-		if err != nil {
-			return err
-		}
-		st.ChainWaits += n
-		if n < int64(j.BatchSize) {
-			break
-		}
-	}
-	return nil
+	now := j.now()
+	return j.drain(ctx, &st.ChainWaits, func(ctx context.Context) (int64, error) {
+		return j.Store.DeleteOldChainWaits(ctx, now, j.KeepDays, j.Day, j.BatchSize)
+	})
 }
 
 // expireConsole deletes expired sessions and, when audit rows have a
 // retention, the audit rows older than it.
 func (j *Janitor) expireConsole(ctx context.Context, st *Stats) error {
-	for ctx.Err() == nil {
-		n, err := j.Store.DeleteExpiredSessionBatch(ctx, j.BatchSize)
-		if err != nil {
-			return err
-		}
-		st.Sessions += n
-		if n < int64(j.BatchSize) {
-			break
-		}
-	}
-	if j.KeepAuditDays == 0 {
-		return nil
+	if err := j.drain(ctx, &st.Sessions, func(ctx context.Context) (int64, error) {
+		return j.Store.DeleteExpiredSessionBatch(ctx, j.BatchSize)
+	}); err != nil || j.KeepAuditDays == 0 {
+		return err
 	}
 	before := j.now().Add(-time.Duration(j.KeepAuditDays) * j.Day)
+	return j.drain(ctx, &st.Audit, func(ctx context.Context) (int64, error) {
+		return j.Store.DeleteAuditBefore(ctx, before, j.BatchSize)
+	})
+}
+
+// drain calls batch, which deletes at most BatchSize rows, until a call
+// deletes fewer or ctx ends, adding what each deleted to *deleted.
+func (j *Janitor) drain(ctx context.Context, deleted *int64, batch func(context.Context) (int64, error)) error {
 	for ctx.Err() == nil {
-		n, err := j.Store.DeleteAuditBefore(ctx, before, j.BatchSize)
+		n, err := batch(ctx)
 		if err != nil {
 			return err
 		}
-		st.Audit += n
+		*deleted += n
 		if n < int64(j.BatchSize) {
-			break
+			return nil
 		}
 	}
 	return nil

@@ -279,6 +279,12 @@ func (s *Store) FireAttempts(ctx context.Context, run tasktype.Run) ([]tasktype.
 		WHERE workflow_id = $1 AND run_id = $2 ORDER BY attempt, id`, run.WorkflowID, run.RunID)
 }
 
+// RunsByID returns the runs of ids that still exist, in the order of ids.
+func (s *Store) RunsByID(ctx context.Context, ids []int64) ([]tasktype.Run, error) {
+	return s.queryRuns(ctx, "runs by id", `SELECT `+runColumns+` FROM t_task_exec_list
+		WHERE id = ANY($1) ORDER BY array_position($1, id)`, ids)
+}
+
 // GetRun returns one run.
 func (s *Store) GetRun(ctx context.Context, id int64) (tasktype.Run, error) {
 	r, err := scanRun(s.pool.QueryRow(ctx, `SELECT `+runColumns+` FROM t_task_exec_list WHERE id = $1`, id))

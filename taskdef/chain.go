@@ -2,7 +2,6 @@ package taskdef
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -23,12 +22,10 @@ const DeadlineSyntax = `a time of day HH:MM in the task's time zone (07:00: by 7
 	`or the next day when that is not after it), or a delay after the nominal fire time: +<n>s, +<n>m or +<n>h ` +
 	`(+2h, +90m); blank for none`
 
-// deadlineRE is the database's deadline_format check.
-var deadlineRE = regexp.MustCompile(`^(|([01][0-9]|2[0-3]):[0-5][0-9]|\+[1-9][0-9]{0,5}[smh])$`)
-
-// ValidateDeadline checks a deadline as DeadlineSyntax says it is written.
+// ValidateDeadline checks a deadline as DeadlineSyntax says it is written,
+// with the parser the monitor uses (tasktype.ParseDeadline).
 func ValidateDeadline(deadline string) error {
-	if !deadlineRE.MatchString(deadline) {
+	if _, err := tasktype.ParseDeadline(deadline); err != nil {
 		return fmt.Errorf("%q is not a deadline: want %s", deadline, DeadlineSyntax)
 	}
 	return nil

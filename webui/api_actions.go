@@ -49,22 +49,33 @@ func (s *Server) apiControl() (*control.Control, error) {
 	return s.opts.Control, nil
 }
 
+// actionInput reads what every action on a task starts from: the
+// console's Temporal connection (503 without one), the task named in the
+// path (404) and the request's JSON body of type R (400).
+func actionInput[R any](s *Server, c *fiber.Ctx) (*control.Control, tasktype.Task, R, error) {
+	var req R
+	ctl, err := s.apiControl()
+	if err != nil {
+		return nil, tasktype.Task{}, req, err
+	}
+	t, err := s.taskParam(c)
+	if err != nil {
+		return nil, tasktype.Task{}, req, err
+	}
+	if err := decodeJSON(c, &req); err != nil {
+		return nil, tasktype.Task{}, req, err
+	}
+	return ctl, t, req, nil
+}
+
 // apiRunRequest is the body of POST /tasks/{name}/run.
 type apiRunRequest struct {
 	Params map[string]string `json:"params"`
 }
 
 func (s *Server) apiRunTask(c *fiber.Ctx) error {
-	ctl, err := s.apiControl()
+	ctl, t, req, err := actionInput[apiRunRequest](s, c)
 	if err != nil {
-		return err
-	}
-	t, err := s.taskParam(c)
-	if err != nil {
-		return err
-	}
-	var req apiRunRequest
-	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
 	if req.Params == nil {
@@ -114,16 +125,8 @@ type apiKillRequest struct {
 }
 
 func (s *Server) apiKillTask(c *fiber.Ctx) error {
-	ctl, err := s.apiControl()
+	ctl, t, req, err := actionInput[apiKillRequest](s, c)
 	if err != nil {
-		return err
-	}
-	t, err := s.taskParam(c)
-	if err != nil {
-		return err
-	}
-	var req apiKillRequest
-	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
 	if err := tasktype.ValidateLength("the reason", req.Reason, tasktype.MaxStatusNoteChars); err != nil {
@@ -210,16 +213,8 @@ type apiBackfillRequest struct {
 }
 
 func (s *Server) apiBackfillTask(c *fiber.Ctx) error {
-	ctl, err := s.apiControl()
+	ctl, t, req, err := actionInput[apiBackfillRequest](s, c)
 	if err != nil {
-		return err
-	}
-	t, err := s.taskParam(c)
-	if err != nil {
-		return err
-	}
-	var req apiBackfillRequest
-	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
 	fields := map[string]string{}

@@ -1,7 +1,6 @@
 package webui
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -369,40 +368,8 @@ func (s *Server) apiRunLogStream(c *fiber.Ctx) error {
 	if last, err := strconv.ParseInt(c.Get("Last-Event-ID"), 10, 64); err == nil && last >= 0 {
 		offset = last
 	}
-	// A log that is there but cannot be read (not a regular file, or out
-	// of the task's folder) is refused now; one not written yet is waited
-	// for, and a run that ended without one (it could not start) streams
-	// just its end.
-	if f, err := s.openInTask(run.TaskName, run.LogPath); err == nil {
-		f.Close()
-	} else if !errors.Is(err, errFileGone) {
-		return err
-	}
-	p := apiUser(c)
-	release, err := s.acquireTail(p.User)
-	if err != nil {
-		return err
-	}
-	alive := s.apiTokenAlive(bearerToken(c))
-	c.Set(fiber.HeaderContentType, "text/event-stream")
-	c.Set(fiber.HeaderCacheControl, "no-store")
-	c.Set("X-Accel-Buffering", "no")
-	c.Context().SetConnectionClose()
-	stop := s.stop
-	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
-		defer release()
-		ctx, cancel := context.WithTimeout(context.Background(), maxTail)
-		defer cancel()
-		go func() {
-			select {
-			case <-stop:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
-		s.tail(ctx, w, run, offset, alive, func(r tasktype.Run) any { return apiLogEnd{Status: string(r.Status), ExitCode: r.ExitCode} })
-	})
-	return nil
+	return s.streamTail(c, run, offset, apiUser(c).User, maxTail, s.apiTokenAlive(bearerToken(c)),
+		func(r tasktype.Run) any { return apiLogEnd{Status: string(r.Status), ExitCode: r.ExitCode} })
 }
 
 // apiLogEnd is the data of a log stream's "end" event.

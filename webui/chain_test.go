@@ -166,11 +166,17 @@ func TestRunPageShowsLogicalDateAndUpstreamRuns(t *testing.T) {
 	_, body, _ := b.do("GET", "/runs/"+strconv.FormatInt(d1, 10), nil)
 	for _, want := range []string{
 		`<dd id="logical-date"><a href="/tasks/d/chain?date=2026-03-02T00%3a00%3a00Z" title="the chain's runs for this date">2026-03-02 00:00:00Z</a></dd>`,
-		fmt.Sprintf(`<dd id="upstream-runs"><a href="/runs/%d">run #%d</a>, <a href="/runs/%d">run #%d</a></dd>`, b1, b1, c1, c1),
+		fmt.Sprintf(`<dd id="upstream-runs"><a href="/runs/%d">b run #%d</a> (succeeded), <a href="/runs/%d">c run #%d</a> (succeeded)</dd>`, b1, b1, c1, c1),
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("run page of d's run lacks %s\n%s", want, body)
 		}
+	}
+	// An upstream run retention removed is named, not linked.
+	d2 := chainRun(t, env, "d", chainDay.Add(24*time.Hour), tasktype.RunRunning, chainDay.Add(27*time.Hour), b1, 987654321)
+	_, body, _ = b.do("GET", "/runs/"+strconv.FormatInt(d2, 10), nil)
+	if want := fmt.Sprintf(`<a href="/runs/%d">b run #%d</a> (succeeded), run #987654321 (removed by retention)</dd>`, b1, b1); !strings.Contains(body, want) {
+		t.Errorf("run page of d's second run lacks %s\n%s", want, body)
 	}
 	// A run no chain started names no upstream runs.
 	_, body, _ = b.do("GET", "/runs/"+strconv.FormatInt(b1, 10), nil)

@@ -1,6 +1,7 @@
 package webui
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"html/template"
@@ -311,6 +312,35 @@ type runData struct {
 	// Attempts are every attempt of the run's fire, when there was more
 	// than one (retries), first attempt first.
 	Attempts []tasktype.Run
+	// Upstreams are the runs whose ends started this one (a chain).
+	Upstreams []upstreamRun
+}
+
+// upstreamRun is a run whose end started a chained run; Run is nil once
+// retention removed it.
+type upstreamRun struct {
+	ID  int64
+	Run *tasktype.Run
+}
+
+// upstreamRuns looks up the runs whose ends started run.
+func (s *Server) upstreamRuns(ctx context.Context, run tasktype.Run) ([]upstreamRun, error) {
+	if len(run.UpstreamRuns) == 0 {
+		return nil, nil
+	}
+	found, err := s.store.RunsByID(ctx, run.UpstreamRuns)
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[int64]*tasktype.Run, len(found))
+	for i := range found {
+		byID[found[i].ID] = &found[i]
+	}
+	out := make([]upstreamRun, len(run.UpstreamRuns))
+	for i, id := range run.UpstreamRuns {
+		out[i] = upstreamRun{ID: id, Run: byID[id]}
+	}
+	return out, nil
 }
 
 // runParam loads the run named by the :id parameter.
@@ -346,6 +376,10 @@ func (s *Server) runPage(c *fiber.Ctx) error {
 	if len(attempts) < 2 {
 		attempts = nil
 	}
+	upstreams, err := s.upstreamRuns(c.UserContext(), run)
+	if err != nil {
+		return err
+	}
 	return s.render(c, "run.html", runData{page: s.page(c, fmt.Sprintf("run #%d", run.ID)), Run: run, Alerts: alerts, Log: log,
-		Attempts: attempts})
+		Attempts: attempts, Upstreams: upstreams})
 }

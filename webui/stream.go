@@ -105,14 +105,6 @@ func (s *Server) streamLog(c *fiber.Ctx) error {
 		offset = last
 	}
 	offset = max(0, offset)
-	// A log that is there but cannot be read (not a regular file, or
-	// outside the folder) is refused now, as a status EventSource does not
-	// retry; a log not written yet is waited for.
-	if f, err := s.openInTask(run.TaskName, run.LogPath); err == nil {
-		f.Close()
-	} else if !errors.Is(err, errFileGone) {
-		return err
-	}
 	sess, err := s.sessions.Get(c)
 	if err != nil {
 		return fmt.Errorf("session: %w", err)
@@ -124,7 +116,25 @@ func (s *Server) streamLog(c *fiber.Ctx) error {
 		life = min(life, time.Until(time.UnixMilli(loginAt).Add(s.opts.SessionMaxAge)))
 	}
 	u, _ := c.Locals("user").(currentUser)
-	release, err := s.acquireTail(u.Name)
+	return s.streamTail(c, run, offset, u.Name, life, func(context.Context) bool { return s.sessionAlive(sessionID) },
+		func(r tasktype.Run) any { return string(r.Status) })
+}
+
+// streamTail answers c with the run's log from offset as server-sent
+// events (tail) for user, one of the user's maxTailsPerUser, for at most
+// life, and until alive says no or the console stops. A log that is
+// there but cannot be read (not a regular file, or outside the task's
+// folder) is refused now, as an EventSource does not retry on a status; a
+// log not written yet is waited for, and a run that ended without one (it
+// could not start) streams just its end.
+func (s *Server) streamTail(c *fiber.Ctx, run tasktype.Run, offset int64, user string, life time.Duration,
+	alive func(context.Context) bool, end func(tasktype.Run) any) error {
+	if f, err := s.openInTask(run.TaskName, run.LogPath); err == nil {
+		f.Close()
+	} else if !errors.Is(err, errFileGone) {
+		return err
+	}
+	release, err := s.acquireTail(user)
 	if err != nil {
 		return err
 	}
@@ -146,8 +156,7 @@ func (s *Server) streamLog(c *fiber.Ctx) error {
 			case <-ctx.Done():
 			}
 		}()
-		s.tail(ctx, w, run, offset, func(context.Context) bool { return s.sessionAlive(sessionID) },
-			func(r tasktype.Run) any { return string(r.Status) })
+		s.tail(ctx, w, run, offset, alive, end)
 	})
 	return nil
 }
