@@ -81,8 +81,9 @@ func (s *Store) GetTask(ctx context.Context, name string) (tasktype.Task, error)
 }
 
 // UpsertTask inserts or replaces a task's settings (not its run
-// bookkeeping, nor learn_normal and slow_margin_seconds, which keep their
-// defaults or what the console set).
+// bookkeeping, nor learn_normal, slow_margin_seconds, params and the
+// chain settings, which keep their defaults or what the console or apply
+// set). Only the bench uses it.
 func (s *Store) UpsertTask(ctx context.Context, t tasktype.Task) error {
 	err := s.taskTx(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `
